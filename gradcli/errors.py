@@ -1,0 +1,89 @@
+"""The error hierarchy: errors are data (a message, a source span, a hint).
+
+The core raises these; only the CLI formats them (caret under the column,
+did-you-mean) and maps them to exit codes. Every class carries a short `kind`
+that also appears in JSON output as `error.type`.
+"""
+
+from __future__ import annotations
+
+# Exit codes, documented in the CLI's --help and in the README.
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_CANNOT_COMPUTE = 2
+EXIT_INTERNAL = 3
+
+
+class GradcliError(Exception):
+    """Something in the user's input that gradcli cannot compute (exit 2).
+
+    `span` is a (start, end) pair of character offsets into `source`, the text
+    the error is about (the program, or a file of claims); `hint` says how to
+    fix it. `node` is the id of the graph node concerned, where there is one.
+    """
+
+    kind = "error"
+    exit_code = EXIT_CANNOT_COMPUTE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        span: tuple[int, int] | None = None,
+        source: str | None = None,
+        hint: str | None = None,
+        node: int | None = None,
+        details: dict | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.source = source
+        self.hint = hint
+        self.node = node
+        self.details = details or {}
+
+
+class ProgramSyntaxError(GradcliError):
+    kind = "syntax"
+
+
+class UnknownNameError(GradcliError):
+    """An unknown function, a function used as a value, a bad assignment target."""
+
+    kind = "name"
+
+
+class ArityError(GradcliError):
+    kind = "arity"
+
+
+class BindingError(GradcliError):
+    """Values given for the program's inputs: missing, malformed, non-finite."""
+
+    kind = "binding"
+
+
+class DomainError(GradcliError):
+    """An op applied outside its domain at this point (log(0), sqrt(-1), 1/0)."""
+
+    kind = "domain"
+
+
+class NonFiniteError(GradcliError):
+    """A node became infinite or NaN from finite inputs (exp(1000))."""
+
+    kind = "overflow"
+
+
+class InputError(GradcliError):
+    """A file or stream that cannot be read, or options that do not fit."""
+
+    kind = "input"
+
+
+def line_col(source: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line = source.count("\n", 0, offset) + 1
+    column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+    return line, column

@@ -1,0 +1,92 @@
+"""The point a program is evaluated at: `NAME=VALUE` pairs, bound to the graph's inputs."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Iterable, Mapping
+
+from .errors import BindingError
+from .graph import Graph
+from .ops import CONSTANTS, FUNCTIONS
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
+    """Parse `NAME=VALUE` strings, e.g. from the command line, into a dict."""
+    point: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        problem = None
+        if not sep:
+            problem = "it has no '='"
+        elif not name:
+            problem = "the name before '=' is missing"
+        elif not _NAME.match(name):
+            problem = f"`{name}` is not a name (letters, digits and _, not starting with a digit)"
+        elif not text.strip():
+            problem = f"the value after '{name}=' is missing"
+        elif "=" in text:
+            problem = "it has more than one '='"
+        if problem is None:
+            try:
+                value = float(text)
+            except ValueError:
+                problem = f"{text.strip()!r} is not a number"
+        if problem is not None:
+            raise BindingError(
+                f"cannot read the value {pair!r}: {problem}",
+                hint="give values as NAME=NUMBER, e.g. x=2 or y=-0.5e-3",
+            )
+        if name in point:
+            raise BindingError(f"{name} is given twice", hint=f"give one value for {name}")
+        point[name] = value
+    return point
+
+
+def bind(graph: Graph, values: Mapping[str, float]) -> tuple[dict[str, float], list[str]]:
+    """Check `values` against the graph's inputs: the point, in input order, and warnings."""
+    for name in values:
+        if name in CONSTANTS:
+            raise BindingError(
+                f"`{name}` is the constant {CONSTANTS[name]!r} and cannot be given a value",
+                hint=f"rename the variable in the program (e.g. {name}_) and give that a value",
+            )
+    point: dict[str, float] = {}
+    missing = []
+    for name in graph.inputs:
+        if name in values:
+            point[name] = float(values[name])
+        else:
+            missing.append(name)
+    unused = [name for name in values if name not in graph.inputs]
+    if missing:
+        hints = []
+        for name in missing:
+            close = difflib.get_close_matches(name, unused, n=1)
+            if close:
+                hints.append(f"did you mean {close[0]} for {name}?")
+            close_function = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.8)
+            if close_function:
+                hints.append(f"if `{name}` should be the function {close_function[0]}, call it: {close_function[0]}(x)")
+        hints.append("give every input a value: " + " ".join(f"{name}=..." for name in missing))
+        raise BindingError(
+            "missing value" + ("s" if len(missing) > 1 else "") + " for " + ", ".join(missing),
+            hint="; ".join(hints),
+            details={"missing": missing},
+        )
+    for name, value in point.items():
+        if not math.isfinite(value):
+            raise BindingError(
+                f"the value of {name} is {value!r}; gradcli needs finite numbers",
+                hint=f"give {name} a finite value",
+            )
+    warnings = [
+        f"{name}={values[name]!r} is not used: the program has no input named {name}"
+        + (f" (did you mean {close[0]}?)" if (close := difflib.get_close_matches(name, list(graph.inputs), n=1)) else "")
+        for name in unused
+    ]
+    return point, warnings
