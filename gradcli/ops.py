@@ -18,6 +18,7 @@ is +-inf. `kink(args)` names such points so that they can be reported.
 
 from __future__ import annotations
 
+import cmath
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -35,6 +36,17 @@ class Op:
     domain: str = ""  # where forward is defined, for error messages
     kink: Callable[[Args], str | None] | None = None
     summary: str = ""  # one line for help text and docs
+    # For the complex-step checker: a version of forward that takes complex
+    # arguments (None: `forward` already does, as for + - * /). Non-analytic
+    # ops get a complex-safe form, exact away from their kinks.
+    complex_forward: Callable[..., complex] | None = None
+    analytic: bool = True
+    # Which smooth piece of the op the arguments are on (the sign for abs, the
+    # winner for max): a change between two points means a kink lies between.
+    branch: Callable[[Args], object] | None = None
+
+    def complex_function(self) -> Callable[..., complex]:
+        return self.complex_forward or self.forward
 
     def accepts(self, count: int) -> bool:
         return count >= self.min_args and (self.max_args is None or count <= self.max_args)
@@ -116,6 +128,12 @@ def _pow_kink(args: Args) -> str | None:
     return None
 
 
+def _pow_branch(args: Args) -> int:
+    # x^p with non-integer p is only defined for x >= 0: crossing 0 is a kink.
+    base, exponent = args
+    return 0 if exponent == int(exponent) else _sign(base)
+
+
 def _extremum_partials(args: Args, out: float) -> tuple[float, ...]:
     # Ties share the derivative equally: the minimum-norm subgradient.
     tied = sum(1 for a in args if a == out)
@@ -152,6 +170,46 @@ def _unit_slope(args: Args) -> float:
     return _ratio(1.0, math.sqrt((1.0 - x) * (1.0 + x)))
 
 
+def _sign(x: float) -> int:
+    return (x > 0.0) - (x < 0.0)
+
+
+def _complex_sigmoid(z: complex) -> complex:
+    if z.real > -709.0:
+        return 1.0 / (1.0 + cmath.exp(-z))
+    w = cmath.exp(z)
+    return w / (1.0 + w)
+
+
+def _complex_softplus(z: complex) -> complex:
+    if z.real > 0.0:
+        return z + cmath.log(1.0 + cmath.exp(-z))
+    return cmath.log(1.0 + cmath.exp(z))
+
+
+def _complex_log(z: complex, base: complex | None = None) -> complex:
+    return cmath.log(z) if base is None else cmath.log(z) / cmath.log(base)
+
+
+def _complex_pow(base: complex, exponent: complex) -> complex:
+    if exponent.imag == 0.0 and exponent.real == int(exponent.real) and abs(exponent.real) <= 64:
+        return base ** int(exponent.real)  # repeated products: exact for a negative base
+    return cmath.exp(exponent * cmath.log(base))
+
+
+def _complex_atan2(y: complex, x: complex) -> complex:
+    # atan(y/x) plus the quadrant offset, chosen by the real parts: analytic
+    # away from the origin, and equal to math.atan2 on real arguments.
+    if abs(x.real) >= abs(y.real):
+        offset = 0.0 if x.real > 0.0 else (math.pi if y.real >= 0.0 else -math.pi)
+        return cmath.atan(y / x) + offset
+    return math.copysign(math.pi / 2, y.real) - cmath.atan(x / y)
+
+
+def _pick(args, best: float):
+    return next(a for a in args if a.real == best)
+
+
 _OPS = [
     # Leaves: their values come from the point (input) or the program text (const).
     Op("input", 0, 0, None, None, summary="a free input of the program"),
@@ -165,40 +223,54 @@ _OPS = [
     Op("neg", 1, 1, lambda x: -x, lambda a, out: (-1.0,), summary="-x"),
     Op("pow", 2, 2, math.pow, _pow_partials,
        domain="x > 0, or x = 0 with p >= 0, or x < 0 with an integer p",
-       kink=_pow_kink, summary="x ^ p, x ** p, pow(x, p)"),
-    Op("sin", 1, 1, math.sin, lambda a, out: (math.cos(a[0]),)),
-    Op("cos", 1, 1, math.cos, lambda a, out: (-math.sin(a[0]),)),
-    Op("tan", 1, 1, math.tan, lambda a, out: (1.0 + out * out,)),
+       kink=_pow_kink, summary="x ^ p, x ** p, pow(x, p)",
+       complex_forward=_complex_pow, branch=_pow_branch),
+    Op("sin", 1, 1, math.sin, lambda a, out: (math.cos(a[0]),), complex_forward=cmath.sin),
+    Op("cos", 1, 1, math.cos, lambda a, out: (-math.sin(a[0]),), complex_forward=cmath.cos),
+    Op("tan", 1, 1, math.tan, lambda a, out: (1.0 + out * out,), complex_forward=cmath.tan),
     Op("asin", 1, 1, math.asin, lambda a, out: (_unit_slope(a),),
-       domain="-1 <= x <= 1", kink=_at_unit("asin")),
+       domain="-1 <= x <= 1", kink=_at_unit("asin"), complex_forward=cmath.asin),
     Op("acos", 1, 1, math.acos, lambda a, out: (-_unit_slope(a),),
-       domain="-1 <= x <= 1", kink=_at_unit("acos")),
-    Op("atan", 1, 1, math.atan, lambda a, out: (1.0 / (1.0 + a[0] * a[0]),)),
-    Op("sinh", 1, 1, math.sinh, lambda a, out: (math.cosh(a[0]),)),
-    Op("cosh", 1, 1, math.cosh, lambda a, out: (math.sinh(a[0]),)),
-    Op("tanh", 1, 1, math.tanh, lambda a, out: (1.0 - out * out,)),
-    Op("exp", 1, 1, math.exp, lambda a, out: (out,)),
+       domain="-1 <= x <= 1", kink=_at_unit("acos"), complex_forward=cmath.acos),
+    Op("atan", 1, 1, math.atan, lambda a, out: (1.0 / (1.0 + a[0] * a[0]),), complex_forward=cmath.atan),
+    Op("sinh", 1, 1, math.sinh, lambda a, out: (math.cosh(a[0]),), complex_forward=cmath.sinh),
+    Op("cosh", 1, 1, math.cosh, lambda a, out: (math.sinh(a[0]),), complex_forward=cmath.cosh),
+    Op("tanh", 1, 1, math.tanh, lambda a, out: (1.0 - out * out,), complex_forward=cmath.tanh),
+    Op("exp", 1, 1, math.exp, lambda a, out: (out,), complex_forward=cmath.exp),
     Op("log", 1, 2, _log, _log_partials,
        domain="x > 0 (and, for log(x, b), a base b > 0 other than 1)",
-       summary="natural logarithm; log(x, b) is the base-b logarithm"),
-    Op("log2", 1, 1, math.log2, lambda a, out: (1.0 / (a[0] * math.log(2.0)),), domain="x > 0"),
-    Op("log10", 1, 1, math.log10, lambda a, out: (1.0 / (a[0] * math.log(10.0)),), domain="x > 0"),
+       summary="natural logarithm; log(x, b) is the base-b logarithm", complex_forward=_complex_log),
+    Op("log2", 1, 1, math.log2, lambda a, out: (1.0 / (a[0] * math.log(2.0)),), domain="x > 0",
+       complex_forward=lambda z: cmath.log(z) / math.log(2.0)),
+    Op("log10", 1, 1, math.log10, lambda a, out: (1.0 / (a[0] * math.log(10.0)),), domain="x > 0",
+       complex_forward=cmath.log10),
     Op("sqrt", 1, 1, math.sqrt, lambda a, out: (_ratio(0.5, out),), domain="x >= 0",
-       kink=_at_zero("the slope of sqrt is infinite at 0")),
-    Op("abs", 1, 1, abs, lambda a, out: (float((a[0] > 0.0) - (a[0] < 0.0)),),
-       kink=_at_zero("abs is not differentiable at 0; gradcli uses 0")),
+       kink=_at_zero("the slope of sqrt is infinite at 0"), complex_forward=cmath.sqrt,
+       branch=lambda a: _sign(a[0])),
+    Op("abs", 1, 1, abs, lambda a, out: (float(_sign(a[0])),),
+       kink=_at_zero("abs is not differentiable at 0; gradcli uses 0"),
+       complex_forward=lambda z: z if z.real >= 0.0 else -z, analytic=False,
+       branch=lambda a: _sign(a[0])),
     Op("sigmoid", 1, 1, _sigmoid, lambda a, out: (out * (1.0 - out),),
-       summary="1 / (1 + e^-x)"),
+       summary="1 / (1 + e^-x)", complex_forward=_complex_sigmoid),
     Op("relu", 1, 1, lambda x: x if x > 0.0 else 0.0, lambda a, out: (1.0 if a[0] > 0.0 else 0.0,),
-       kink=_at_zero("relu is not differentiable at 0; gradcli uses 0"), summary="max(x, 0)"),
-    Op("softplus", 1, 1, _softplus, lambda a, out: (_sigmoid(a[0]),), summary="log(1 + e^x)"),
+       kink=_at_zero("relu is not differentiable at 0; gradcli uses 0"), summary="max(x, 0)",
+       complex_forward=lambda z: z if z.real > 0.0 else 0.0 * z, analytic=False,
+       branch=lambda a: _sign(a[0])),
+    Op("softplus", 1, 1, _softplus, lambda a, out: (_sigmoid(a[0]),), summary="log(1 + e^x)",
+       complex_forward=_complex_softplus),
     Op("atan2", 2, 2, math.atan2, _atan2_partials,
        kink=lambda a: "atan2 is not differentiable at (0, 0)" if a[0] == 0.0 and a[1] == 0.0 else None,
-       summary="atan2(y, x): the angle of the point (x, y)"),
+       summary="atan2(y, x): the angle of the point (x, y)", complex_forward=_complex_atan2,
+       branch=lambda a: (_sign(a[0]), _sign(a[1])) if a[0] == 0.0 or a[1] == 0.0 else 0),
     Op("max", 2, None, max, _extremum_partials, kink=_extremum_kink("max"),
-       summary="the largest argument"),
+       summary="the largest argument", analytic=False,
+       complex_forward=lambda *z: _pick(z, max(v.real for v in z)),
+       branch=lambda a: tuple(i for i, v in enumerate(a) if v == max(a))),
     Op("min", 2, None, min, _extremum_partials, kink=_extremum_kink("min"),
-       summary="the smallest argument"),
+       summary="the smallest argument", analytic=False,
+       complex_forward=lambda *z: _pick(z, min(v.real for v in z)),
+       branch=lambda a: tuple(i for i, v in enumerate(a) if v == min(a))),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}

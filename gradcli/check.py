@@ -1,0 +1,338 @@
+"""Gradient checking: every partial against a numerical estimate, with verdicts, as data.
+
+The value under test (gradcli's reverse-mode partial, or a claimed one) is
+compared with a numerical estimate from `numeric`:
+
+    pass        |tested - numeric| <= atol + rtol * scale + 2 * error estimate,
+                where scale = max(|tested|, |numeric|)
+    fail        outside that band
+    kink        a non-differentiable point (relu, abs, max, min, sqrt, ...) lies
+                within the step: the tested value lies between the one-sided
+                derivatives, so it is a valid subgradient
+    uncertain   it agrees only thanks to an error estimate too wide to resolve
+                a relative error of 1e-6 (after escalating the method)
+    non-finite  the tested value is infinite or NaN
+
+The graph is ours, so kinks are found by asking each op which smooth piece
+its arguments are on at x - h, x and x + h, not by guessing from the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .evaluation import Evaluation, evaluate
+from .graph import Graph, Node
+from .numeric import EPS, F_ULPS, AlongInput, Estimate, central, complex_step, default_step, forward_difference, ridders
+
+METHODS = ("central", "forward", "richardson", "complex")
+DEFAULT_RTOL = 1e-7
+DEFAULT_ATOL = 0.0
+# An agreement that needs an error bar wider than this (relative) could hide
+# a wrong partial of 1e-6, so it is reported as "uncertain", never as "pass".
+RESOLUTION = 5e-7
+VERDICTS = ("pass", "fail", "kink", "uncertain", "non-finite")
+
+
+@dataclass
+class Kink:
+    nodes: list[tuple[int, str]]  # (node id, description) of each kink within the step
+    left: float | None  # one-sided derivative from below (None: outside the domain)
+    right: float | None  # one-sided derivative from above
+    low: float  # a subgradient lies in [low, high] (slack included)
+    high: float
+
+
+@dataclass
+class PartialCheck:
+    input: str
+    at: float
+    reverse: float  # gradcli's reverse-mode partial
+    claimed: float | None  # the claim under test, if any
+    numeric: float | None
+    step: float | None
+    error_estimate: float | None
+    method: str
+    verdict: str
+    kink: Kink | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tested(self) -> float:
+        return self.reverse if self.claimed is None else self.claimed
+
+    @property
+    def abs_error(self) -> float | None:
+        return None if self.numeric is None else abs(self.tested - self.numeric)
+
+    @property
+    def rel_error(self) -> float | None:
+        return None if self.numeric is None else relative_error(self.tested, self.numeric)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict in ("pass", "kink", "uncertain")
+
+
+@dataclass
+class CheckSettings:
+    method: str = "central"
+    step: float | None = None
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+
+@dataclass
+class CheckResult:
+    evaluation: Evaluation
+    settings: CheckSettings
+    partials: list[PartialCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.partials)
+
+    def counts(self) -> dict[str, int]:
+        return {verdict: sum(p.verdict == verdict for p in self.partials) for verdict in VERDICTS}
+
+
+def relative_error(a: float, b: float) -> float:
+    """|a - b| / max(|a|, |b|); 0 when both are 0."""
+    scale = max(abs(a), abs(b))
+    return 0.0 if scale == 0.0 else abs(a - b) / scale
+
+
+def _dependence(graph: Graph, input_id: int) -> list[bool]:
+    depends = [False] * len(graph.nodes)
+    depends[input_id] = True
+    for node in graph.nodes:
+        if node.args and any(depends[a] for a in node.args):
+            depends[node.id] = True
+    return depends
+
+
+class _Branches:
+    """The smooth piece every op with a kink is on, for the nodes moved by one input."""
+
+    def __init__(self, graph: Graph, input_id: int):
+        depends = _dependence(graph, input_id)
+        self.graph = graph
+        self.nodes: list[Node] = [
+            n for n in graph.nodes if depends[n.id] and (n.op.branch is not None or n.op.kink is not None)
+        ]
+
+    def exact_kinks(self, values: list[float]) -> list[tuple[int, str]]:
+        found = []
+        for node in self.nodes:
+            if node.op.kink is not None:
+                description = node.op.kink([values[a] for a in node.args])
+                if description:
+                    found.append((node.id, description))
+        return found
+
+    def pieces(self, values: list[float]) -> list[object]:
+        return [
+            node.op.branch([values[a] for a in node.args]) if node.op.branch else None for node in self.nodes
+        ]
+
+    def crossings(self, at: list[float], others: list[list[float] | None]) -> list[tuple[int, str]]:
+        """Nodes whose piece differs between the point and any of `others` (None: outside the domain)."""
+        here = self.pieces(at)
+        found: dict[int, str] = {}
+        for values in others:
+            if values is None:
+                continue
+            for node, a, b in zip(self.nodes, here, self.pieces(values)):
+                if a != b:
+                    found[node.id] = f"{node.op.name} changes branch within the step"
+        return sorted(found.items())
+
+
+def _one_sided(f: AlongInput, h: float) -> tuple[float | None, float | None, float, list[float]]:
+    """Left and right derivatives, f's rounding noise, and every one-sided estimate made.
+
+    First- and second-order formulas on each side: their spread is the
+    curvature the interval must allow for.
+    """
+    x, at = f.x, f(f.x)
+    lefts: list[float] = []
+    rights: list[float] = []
+    m1, m2 = f(x - h), f(x - 2.0 * h)
+    p1, p2 = f(x + h), f(x + 2.0 * h)
+    if m1 is not None:
+        lefts.append((at - m1) / h)
+        if m2 is not None:
+            lefts.append((3.0 * at - 4.0 * m1 + m2) / (2.0 * h))
+    if p1 is not None:
+        rights.append((p1 - at) / h)
+        if p2 is not None:
+            rights.append((-3.0 * at + 4.0 * p1 - p2) / (2.0 * h))
+    left = lefts[-1] if lefts else None
+    right = rights[-1] if rights else None
+    noise = 4.0 * F_ULPS * EPS * abs(at) / h
+    return left, right, noise, lefts + rights
+
+
+def _kink_check(f: AlongInput, tested: float, nodes: list[tuple[int, str]], rtol: float, atol: float) -> Kink:
+    h = _step_for_kinks(f.x)
+    left, right, noise, all_sided = _one_sided(f, h)
+    if not all_sided:
+        return Kink(nodes, None, None, math.nan, math.nan)
+    low, high = min(all_sided), max(all_sided)
+    slack = atol + rtol * max(abs(low), abs(high), abs(tested)) + noise
+    return Kink(nodes, left, right, low - slack, high + slack)
+
+
+def _step_for_kinks(x: float) -> float:
+    return default_step("central", x)
+
+
+def _analytic_path(graph: Graph, input_id: int) -> list[Node]:
+    """Non-analytic ops (abs, relu, max, min) that the input moves."""
+    depends = _dependence(graph, input_id)
+    return [n for n in graph.nodes if depends[n.id] and not n.op.analytic]
+
+
+def _estimate(method: str, f: AlongInput, step: float | None, branches: _Branches, at: list[float]):
+    if method == "central":
+        return central(f, step)
+    if method == "forward":
+        return forward_difference(f, step)
+    if method == "richardson":
+        return ridders(f, step, lambda h: not branches.crossings(at, [f.values(f.x + h), f.values(f.x - h)]))
+    return complex_step(f)
+
+
+def _judge(tested: float, estimate: Estimate, rtol: float, atol: float) -> str:
+    difference = abs(tested - estimate.value)
+    scale = max(abs(tested), abs(estimate.value))
+    if difference <= atol + rtol * scale:
+        return "pass"
+    if difference <= atol + rtol * scale + 2.0 * estimate.error:
+        # Agreement within the error bar: conclusive only if the bar is narrow,
+        # or if both values are indistinguishable from zero.
+        if 2.0 * estimate.error <= RESOLUTION * scale or scale <= 2.0 * estimate.error and tested == 0.0:
+            return "pass"
+        return "uncertain"
+    return "fail"
+
+
+_ESCALATION = {"central": ("richardson", "complex"), "forward": ("central", "richardson", "complex"), "richardson": ("complex",)}
+
+
+def check_partial(
+    graph: Graph,
+    point: Mapping[str, float],
+    name: str,
+    reverse: float,
+    claimed: float | None = None,
+    claim_tolerance: float = 0.0,
+    settings: CheckSettings | None = None,
+) -> PartialCheck:
+    settings = settings or CheckSettings()
+    f = AlongInput(graph, point, name)
+    input_id = graph.inputs[name]
+    tested = reverse if claimed is None else claimed
+    atol = settings.atol + claim_tolerance
+    result = PartialCheck(name, f.x, reverse, claimed, None, None, None, settings.method, "pass")
+    if claim_tolerance:
+        result.notes.append(f"the claim is compared to the {claim_tolerance:.1g} its digits allow")
+    if not math.isfinite(tested):
+        result.verdict = "non-finite"
+        result.notes.append(f"the {'claimed' if claimed is not None else 'reverse-mode'} partial is {tested!r}")
+        return result
+
+    branches = _Branches(graph, input_id)
+    at = f.values(f.x)
+    reach = 2.0 * (settings.step or default_step("central", f.x))
+    near = branches.exact_kinks(at) + branches.crossings(at, [f.values(f.x + reach), f.values(f.x - reach)])
+    if near:
+        kink = _kink_check(f, tested, near, settings.rtol, atol)
+        result.kink, result.method = kink, "one-sided"
+        result.step = _step_for_kinks(f.x)
+        sides = [v for v in (kink.left, kink.right) if v is not None]
+        if sides:
+            result.numeric = sum(sides) / len(sides)  # what a central difference would see
+        if kink.low <= tested <= kink.high:
+            result.verdict = "kink"
+        elif kink.left is None or kink.right is None:
+            # At the edge of the domain only one side exists, and one-sided
+            # differences converge slowly there (x^1.5 at 0): no verdict of fail.
+            result.verdict = "uncertain"
+            result.notes.append("at the edge of the domain: only a one-sided estimate exists")
+        else:
+            result.verdict = "fail"
+        return result
+
+    methods = (settings.method,) + _ESCALATION.get(settings.method, ())
+    non_analytic = _analytic_path(graph, input_id)
+    for method in methods:
+        if method == "complex" and non_analytic and method != settings.method:
+            continue  # escalating into complex-safe forms buys nothing over Ridders here
+        estimate = _estimate(method, f, settings.step if method == settings.method else None, branches, at)
+        if estimate is None:
+            result.notes.append(f"{method}: the function cannot be evaluated close enough to the point")
+            continue
+        verdict = _judge(tested, estimate, settings.rtol, atol)
+        result.numeric, result.step, result.error_estimate = estimate.value, estimate.step, estimate.error
+        result.method, result.verdict = method, verdict
+        if verdict != "uncertain":
+            break
+        result.notes.append(f"{method}: error estimate {estimate.error:.2g} too wide to decide; escalating")
+    else:
+        if result.numeric is None:
+            result.verdict = "uncertain"
+    if result.method == "complex" and non_analytic:
+        ops = ", ".join(sorted({n.op.name for n in non_analytic}))
+        result.notes.append(f"complex step through {ops}: their complex-safe forms are exact away from kinks")
+    if result.verdict == "pass" and tested == 0.0 and result.numeric is not None:
+        result.notes.append("the partial is exactly 0 here")
+    return result
+
+
+def claim_tolerance(text: str) -> float:
+    """Half a unit in the last digit a claim was written with (2.0595 -> 5e-5), 0 for full precision."""
+    mantissa, _, exponent = text.strip().lower().partition("e")
+    digits = mantissa.lstrip("+-")
+    significant = len(digits.replace(".", "").lstrip("0")) if digits else 0
+    if significant >= 15:
+        return 0.0
+    decimals = len(digits.split(".", 1)[1]) if "." in digits else 0
+    try:
+        power = int(exponent) if exponent else 0
+    except ValueError:
+        return 0.0
+    return 0.5 * 10.0 ** (power - decimals)
+
+
+def check(
+    program: str | Graph,
+    values: Mapping[str, float] | None = None,
+    *,
+    settings: CheckSettings | None = None,
+    claims: Mapping[str, float] | None = None,
+    claim_tolerances: Mapping[str, float] | None = None,
+) -> CheckResult:
+    """Check every partial of the program's output at a point."""
+    settings = settings or CheckSettings()
+    if settings.method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}")
+    evaluation = evaluate(program, values)
+    graph = evaluation.graph
+    claims = claims or {}
+    tolerances = claim_tolerances or {}
+    checks = [
+        check_partial(
+            graph,
+            evaluation.point,
+            name,
+            evaluation.gradient[name],
+            claims.get(name),
+            tolerances.get(name, 0.0),
+            settings,
+        )
+        for name in graph.inputs
+    ]
+    return CheckResult(evaluation, settings, checks)

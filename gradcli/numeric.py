@@ -1,0 +1,171 @@
+"""Numerical derivatives along one input: the estimators the checker trusts.
+
+Central and forward differences (with the step made exactly representable),
+Ridders' Richardson extrapolation, and the complex step through the op
+table's complex forms. Each returns an `Estimate` with an error estimate
+(truncation from a second step, plus rounding in f), or None when the
+function cannot be evaluated close enough to the point.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from .errors import DomainError, NonFiniteError
+from .graph import Graph, forward_values
+
+EPS = sys.float_info.epsilon
+COMPLEX_STEP = 1e-20
+# Rounding in f is taken as this many ulps of |f|: programs accumulate a few.
+F_ULPS = 8.0
+
+
+@dataclass
+class Estimate:
+    value: float
+    step: float
+    error: float  # estimated absolute error of `value`
+    method: str
+
+
+class AlongInput:
+    """f along one input: the output (and every node's value) with that input moved."""
+
+    def __init__(self, graph: Graph, point: Mapping[str, float], name: str):
+        self.graph, self.point, self.name = graph, dict(point), name
+        self.x = point[name]
+
+    def values(self, x: float) -> list[float] | None:
+        """Every node's value with the input at x; None outside the domain."""
+        shifted = dict(self.point)
+        shifted[self.name] = x
+        try:
+            return forward_values(self.graph, shifted)
+        except (DomainError, NonFiniteError):
+            return None
+
+    def __call__(self, x: float) -> float | None:
+        values = self.values(x)
+        return None if values is None else values[self.graph.output]
+
+    def complex_derivative(self, h: float) -> float | None:
+        """Im f(x + ih) / h through the ops' complex forms; None if that fails."""
+        graph = self.graph
+        values: list[complex] = [0j] * len(graph.nodes)
+        names = {node_id: name for name, node_id in graph.inputs.items()}
+        try:
+            for node in graph.nodes:
+                if node.op.forward is None:
+                    if node.constant is not None:
+                        values[node.id] = complex(node.constant)
+                    else:
+                        name = names[node.id]
+                        values[node.id] = complex(self.point[name], h if name == self.name else 0.0)
+                else:
+                    values[node.id] = complex(node.op.complex_function()(*[values[i] for i in node.args]))
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+            return None
+        result = values[graph.output].imag / h
+        return result if math.isfinite(result) else None
+
+
+def default_step(method: str, x: float) -> float:
+    scale = max(1.0, abs(x))
+    if method == "forward":
+        return math.sqrt(EPS) * scale
+    return EPS ** (1.0 / 3.0) * scale
+
+
+def _representable(x: float, h: float) -> float:
+    # The step actually taken: (x + h) - x, so the difference quotient divides
+    # by the distance between the two points the function really saw.
+    return (x + h) - x
+
+
+def central(f: AlongInput, step: float | None) -> Estimate | None:
+    x = f.x
+    h = _representable(x, step or default_step("central", x))
+    for _ in range(40):  # near a domain edge: shrink until x +- 2h all exist
+        plus, minus = f(x + h), f(x - h)
+        plus2, minus2 = f(x + 2.0 * h), f(x - 2.0 * h)
+        if None not in (plus, minus, plus2, minus2):
+            break
+        h = _representable(x, h / 4.0)
+        if h == 0.0:
+            return None
+    else:
+        return None
+    value = (plus - minus) / (2.0 * h)
+    rounding = F_ULPS * EPS * (abs(plus) + abs(minus)) / (2.0 * h)
+    # Richardson's estimate of the h^2 term: (D(2h) - D(h)) / 3.
+    truncation = abs((plus2 - minus2) / (4.0 * h) - value) / 3.0
+    return Estimate(value, h, rounding + truncation, "central")
+
+
+def forward_difference(f: AlongInput, step: float | None) -> Estimate | None:
+    x = f.x
+    h = _representable(x, step or default_step("forward", x))
+    at, plus, plus2 = f(x), f(x + h), f(x + 2.0 * h)
+    if at is None or plus is None:
+        return None
+    value = (plus - at) / h
+    rounding = F_ULPS * EPS * (abs(plus) + abs(at)) / h
+    truncation = abs((plus2 - at) / (2.0 * h) - value) if plus2 is not None else 0.0
+    return Estimate(value, h, rounding + truncation, "forward")
+
+
+def ridders(f: AlongInput, step: float | None, same_branch: Callable[[float], bool]) -> Estimate | None:
+    """Ridders' extrapolation of central differences over shrinking steps.
+
+    Each run starts from a step that stays in the domain and on the same side
+    of every kink, and divides it by 1.4 per round; its error estimate is the
+    change between extrapolation orders. A start that is too large for the
+    function's features stops early with a large error, so several starts
+    are tried (or only --step) and the most accurate run is kept.
+    """
+    scale = max(1.0, abs(f.x))
+    starts = (step,) if step else (scale / 8.0, scale / 128.0, scale / 2048.0)
+    runs = [run for h in starts if (run := _ridders_run(f, h, same_branch)) is not None]
+    return min(runs, key=lambda run: run.error) if runs else None
+
+
+def _ridders_run(f: AlongInput, h: float, same_branch: Callable[[float], bool]) -> Estimate | None:
+    x = f.x
+    for _ in range(60):
+        if f(x + h) is not None and f(x - h) is not None and same_branch(h):
+            break
+        h /= 2.0
+    else:
+        return None
+    shrink, rounds = 1.4, 10
+    table: list[list[float]] = []
+    best, error = math.nan, math.inf
+    for i in range(rounds):
+        hi = _representable(x, h / shrink**i)
+        plus, minus = f(x + hi), f(x - hi)
+        if plus is None or minus is None or hi == 0.0:
+            break
+        row = [(plus - minus) / (2.0 * hi)]
+        factor = shrink * shrink
+        for j in range(1, i + 1):
+            row.append((row[j - 1] * factor - table[i - 1][j - 1]) / (factor - 1.0))
+            factor *= shrink * shrink
+            change = max(abs(row[j] - row[j - 1]), abs(row[j] - table[i - 1][j - 1]))
+            if change <= error:
+                best, error = row[j], change
+        table.append(row)
+        if i and abs(row[i] - table[i - 1][i - 1]) >= 2.0 * error:
+            break  # higher orders only grow rounding error now
+    if not math.isfinite(best) or not math.isfinite(error):
+        return None
+    return Estimate(best, h, error, "richardson")
+
+
+def complex_step(f: AlongInput) -> Estimate | None:
+    value = f.complex_derivative(COMPLEX_STEP)
+    if value is None:
+        return None
+    return Estimate(value, COMPLEX_STEP, 4.0 * EPS * abs(value), "complex")
