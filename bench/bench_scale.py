@@ -6,7 +6,8 @@ For programs of about 10^3, 10^4 and 10^5 graph nodes, in two shapes,
         e.g. `t17 = sin(t16) * x5 + t12` (every statement uses the previous
         one, so every node feeds the output and the reverse sweep skips nothing)
   deep  one expression nested as deep as it has nodes,
-        e.g. `sin((x3 + tanh(0.5 * cos(... x0 ...))))`
+        e.g. `tan(atan((x3 - log(exp(-(sqrt((... x0 ...)^2)))))))`, built so
+        that its gradient neither vanishes nor explodes (see deep_program)
 
 it times, in the same process and the same repeat (so ratios are side by side):
 
@@ -109,28 +110,60 @@ def wide_program(target_nodes: int, seed: int = SEED) -> tuple[str, dict[str, fl
 
 
 def deep_program(target_nodes: int, seed: int = SEED) -> tuple[str, dict[str, float]]:
-    """One expression nested about `target_nodes` levels deep (about one node per level)."""
+    """One expression nested about as deep as it has nodes.
+
+    A generic deep composition (sin(tanh(sigmoid(...)))) has a gradient that
+    underflows to exactly 0 after a few thousand levels, and the reverse sweep
+    then skips the rest of the graph. So every level here has a local
+    derivative of magnitude 1: inverse pairs (tan(atan(v)), log(exp(v))),
+    sqrt(v^2), negation, and adding or subtracting an input, which the
+    generator picks so that the value stays within [-2, 2] (it tracks the
+    value as it nests). The gradient is then +-1 or +-k for every input and
+    the reverse sweep visits every node.
+    """
+    import math
+
     rng = random.Random(seed + 1)
     n_inputs = 10
     point = {f"x{j}": round(rng.uniform(-1.0, 1.0), 6) for j in range(n_inputs)}
     opens: list[str] = []
     closes: list[str] = []
+    value = point["x0"]
     nodes = 1  # the innermost input
     while nodes < target_nodes:
         kind = rng.random()
-        if kind < 0.7:
-            f = rng.choice(("sin", "cos", "tanh", "sigmoid", "atan"))
-            opens.append(f + "(")
+        if kind < 0.25:
+            opens.append("tan(atan(")
+            closes.append("))")
+            nodes += 2
+        elif kind < 0.5:
+            opens.append("log(exp(")
+            closes.append("))")
+            nodes += 2
+        elif kind < 0.6 and value != 0.0:
+            opens.append("sqrt(")
+            closes.append("^2)")
+            value = abs(value)
+            nodes += 3  # const, pow, sqrt
+        elif kind < 0.7:
+            opens.append("-(")
             closes.append(")")
+            value = -value
             nodes += 1
-        elif kind < 0.9:
-            opens.append(f"(x{rng.randrange(n_inputs)} {rng.choice('+-')} ")
-            closes.append(")")
-            nodes += 1  # plus an input node on first use
         else:
-            opens.append("(0.5 * ")
-            closes.append(")")
-            nodes += 2  # const, mul
+            j = rng.randrange(n_inputs)
+            x = point[f"x{j}"]
+            sign = "-" if (value > 0) == (x > 0) else "+"  # towards 0
+            if rng.random() < 0.5:
+                opens.append(f"(x{j} {sign} ")
+                closes.append(")")
+                value = x + value if sign == "+" else x - value
+            else:
+                opens.append("(")
+                closes.append(f" {sign} x{j})")
+                value = value + x if sign == "+" else value - x
+            nodes += 1  # plus an input node on first use
+        value = math.fsum([value])
     source = "".join(opens) + "x0" + "".join(reversed(closes))
     return source, point
 

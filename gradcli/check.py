@@ -45,23 +45,18 @@ class Kink:
     high: float
 
 
-@dataclass
-class PartialCheck:
-    input: str
-    at: float
-    reverse: float  # gradcli's reverse-mode partial
-    claimed: float | None  # the claim under test, if any
-    numeric: float | None
-    step: float | None
-    error_estimate: float | None
-    method: str
-    verdict: str
+@dataclass(kw_only=True)
+class Verification:
+    """How one derivative (the value under test) compared with a numerical estimate."""
+
+    tested: float
+    numeric: float | None = None
+    step: float | None = None
+    error_estimate: float | None = None
+    method: str = ""
+    verdict: str = "pass"
     kink: Kink | None = None
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def tested(self) -> float:
-        return self.reverse if self.claimed is None else self.claimed
 
     @property
     def abs_error(self) -> float | None:
@@ -74,6 +69,16 @@ class PartialCheck:
     @property
     def ok(self) -> bool:
         return self.verdict in ("pass", "kink", "uncertain")
+
+
+@dataclass(kw_only=True)
+class PartialCheck(Verification):
+    """d(output)/d(input) for one input; `tested` is the claim if there is one."""
+
+    input: str
+    at: float
+    reverse: float  # gradcli's reverse-mode partial
+    claimed: float | None = None
 
 
 @dataclass
@@ -189,19 +194,33 @@ def _step_for_kinks(x: float) -> float:
     return default_step("central", x)
 
 
-def _analytic_path(graph: Graph, input_id: int) -> list[Node]:
-    """Non-analytic ops (abs, relu, max, min) that the input moves."""
-    depends = _dependence(graph, input_id)
-    return [n for n in graph.nodes if depends[n.id] and not n.op.analytic]
+class _InputProbe:
+    """Kinks along one input of the program, found from the ops its value moves."""
+
+    def __init__(self, graph: Graph, f: AlongInput):
+        input_id = graph.inputs[f.name]
+        self.f, self.branches = f, _Branches(graph, input_id)
+        self.at = f.values(f.x)
+        depends = _dependence(graph, input_id)
+        self.non_analytic = sorted({n.op.name for n in graph.nodes if depends[n.id] and not n.op.analytic})
+
+    def kinks_within(self, reach: float) -> list[tuple[int, str]]:
+        f = self.f
+        return self.branches.exact_kinks(self.at) + self.branches.crossings(
+            self.at, [f.values(f.x + reach), f.values(f.x - reach)]
+        )
+
+    def same_branch(self, h: float) -> bool:
+        return not self.branches.crossings(self.at, [self.f.values(self.f.x + h), self.f.values(self.f.x - h)])
 
 
-def _estimate(method: str, f: AlongInput, step: float | None, branches: _Branches, at: list[float]):
+def _estimate(method: str, f, step: float | None, probe) -> Estimate | None:
     if method == "central":
         return central(f, step)
     if method == "forward":
         return forward_difference(f, step)
     if method == "richardson":
-        return ridders(f, step, lambda h: not branches.crossings(at, [f.values(f.x + h), f.values(f.x - h)]))
+        return ridders(f, step, probe.same_branch)
     return complex_step(f)
 
 
@@ -219,7 +238,63 @@ def _judge(tested: float, estimate: Estimate, rtol: float, atol: float) -> str:
     return "fail"
 
 
-_ESCALATION = {"central": ("richardson", "complex"), "forward": ("central", "richardson", "complex"), "richardson": ("complex",)}
+# When a method's error bar is too wide to decide, the next one is tried.
+_ESCALATION = {
+    "central": ("richardson", "complex"),
+    "forward": ("central", "richardson", "complex"),
+    "richardson": ("complex",),
+}
+
+
+def _verify(result: Verification, f, probe, settings: CheckSettings, atol: float) -> None:
+    """Fill in `result` for the derivative of f at f.x (tested value already set)."""
+    tested = result.tested
+    if not math.isfinite(tested):
+        result.verdict = "non-finite"
+        result.notes.append(f"the value under test is {tested!r}")
+        return
+    near = probe.kinks_within(2.0 * (settings.step or default_step("central", f.x)))
+    if near:
+        _verify_at_kink(result, f, near, settings.rtol, atol)
+        return
+    for method in (settings.method,) + _ESCALATION.get(settings.method, ()):
+        if method == "complex" and probe.non_analytic and method != settings.method:
+            continue  # complex-safe forms are not analytic: no better than Ridders here
+        estimate = _estimate(method, f, settings.step if method == settings.method else None, probe)
+        if estimate is None:
+            result.notes.append(f"{method}: cannot evaluate close enough to the point")
+            continue
+        result.numeric, result.step, result.error_estimate = estimate.value, estimate.step, estimate.error
+        result.method, result.verdict = method, _judge(tested, estimate, settings.rtol, atol)
+        if result.verdict != "uncertain":
+            break
+        result.notes.append(f"{method}: error estimate {estimate.error:.2g} too wide to decide; escalating")
+    else:
+        if result.numeric is None:
+            result.verdict = "uncertain"
+    if result.method == "complex" and probe.non_analytic:
+        result.notes.append(
+            f"complex step through {', '.join(probe.non_analytic)}: complex-safe forms, exact away from kinks"
+        )
+    if result.verdict == "pass" and tested == 0.0:
+        result.notes.append("exactly 0 here")
+
+
+def _verify_at_kink(result: Verification, f, near: list[tuple[int, str]], rtol: float, atol: float) -> None:
+    kink = _kink_check(f, result.tested, near, rtol, atol)
+    result.kink, result.method, result.step = kink, "one-sided", _step_for_kinks(f.x)
+    sides = [v for v in (kink.left, kink.right) if v is not None]
+    if sides:
+        result.numeric = sum(sides) / len(sides)  # what a central difference would see
+    if kink.low <= result.tested <= kink.high:
+        result.verdict = "kink"
+    elif kink.left is None or kink.right is None:
+        # At the edge of the domain only one side exists, and one-sided
+        # differences converge slowly there (x^1.5 at 0): no verdict of fail.
+        result.verdict = "uncertain"
+        result.notes.append("at the edge of the domain: only a one-sided estimate exists")
+    else:
+        result.verdict = "fail"
 
 
 def check_partial(
@@ -233,69 +308,23 @@ def check_partial(
 ) -> PartialCheck:
     settings = settings or CheckSettings()
     f = AlongInput(graph, point, name)
-    input_id = graph.inputs[name]
     tested = reverse if claimed is None else claimed
-    atol = settings.atol + claim_tolerance
-    result = PartialCheck(name, f.x, reverse, claimed, None, None, None, settings.method, "pass")
+    result = PartialCheck(input=name, at=f.x, reverse=reverse, claimed=claimed, tested=tested)
     if claim_tolerance:
-        result.notes.append(f"the claim is compared to the {claim_tolerance:.1g} its digits allow")
-    if not math.isfinite(tested):
-        result.verdict = "non-finite"
-        result.notes.append(f"the {'claimed' if claimed is not None else 'reverse-mode'} partial is {tested!r}")
-        return result
-
-    branches = _Branches(graph, input_id)
-    at = f.values(f.x)
-    reach = 2.0 * (settings.step or default_step("central", f.x))
-    near = branches.exact_kinks(at) + branches.crossings(at, [f.values(f.x + reach), f.values(f.x - reach)])
-    if near:
-        kink = _kink_check(f, tested, near, settings.rtol, atol)
-        result.kink, result.method = kink, "one-sided"
-        result.step = _step_for_kinks(f.x)
-        sides = [v for v in (kink.left, kink.right) if v is not None]
-        if sides:
-            result.numeric = sum(sides) / len(sides)  # what a central difference would see
-        if kink.low <= tested <= kink.high:
-            result.verdict = "kink"
-        elif kink.left is None or kink.right is None:
-            # At the edge of the domain only one side exists, and one-sided
-            # differences converge slowly there (x^1.5 at 0): no verdict of fail.
-            result.verdict = "uncertain"
-            result.notes.append("at the edge of the domain: only a one-sided estimate exists")
-        else:
-            result.verdict = "fail"
-        return result
-
-    methods = (settings.method,) + _ESCALATION.get(settings.method, ())
-    non_analytic = _analytic_path(graph, input_id)
-    for method in methods:
-        if method == "complex" and non_analytic and method != settings.method:
-            continue  # escalating into complex-safe forms buys nothing over Ridders here
-        estimate = _estimate(method, f, settings.step if method == settings.method else None, branches, at)
-        if estimate is None:
-            result.notes.append(f"{method}: the function cannot be evaluated close enough to the point")
-            continue
-        verdict = _judge(tested, estimate, settings.rtol, atol)
-        result.numeric, result.step, result.error_estimate = estimate.value, estimate.step, estimate.error
-        result.method, result.verdict = method, verdict
-        if verdict != "uncertain":
-            break
-        result.notes.append(f"{method}: error estimate {estimate.error:.2g} too wide to decide; escalating")
-    else:
-        if result.numeric is None:
-            result.verdict = "uncertain"
-    if result.method == "complex" and non_analytic:
-        ops = ", ".join(sorted({n.op.name for n in non_analytic}))
-        result.notes.append(f"complex step through {ops}: their complex-safe forms are exact away from kinks")
-    if result.verdict == "pass" and tested == 0.0 and result.numeric is not None:
-        result.notes.append("the partial is exactly 0 here")
+        result.notes.append(f"claim compared to within {claim_tolerance:.1g}, the precision of its digits")
+    _verify(result, f, _InputProbe(graph, f), settings, settings.atol + claim_tolerance)
     return result
 
 
 def claim_tolerance(text: str) -> float:
-    """Half a unit in the last digit a claim was written with (2.0595 -> 5e-5), 0 for full precision."""
+    """One unit in the last digit a claim was written with (2.0595 -> 1e-4); 0 at full precision.
+
+    A whole unit, not half, so that truncated claims are accepted as well as rounded ones.
+    """
     mantissa, _, exponent = text.strip().lower().partition("e")
     digits = mantissa.lstrip("+-")
+    if "." not in digits:
+        return 0.0  # an integer or 1e-3 is taken as exact
     significant = len(digits.replace(".", "").lstrip("0")) if digits else 0
     if significant >= 15:
         return 0.0
@@ -304,7 +333,7 @@ def claim_tolerance(text: str) -> float:
         power = int(exponent) if exponent else 0
     except ValueError:
         return 0.0
-    return 0.5 * 10.0 ** (power - decimals)
+    return 10.0 ** (power - decimals)
 
 
 def check(

@@ -142,12 +142,15 @@ def _ridders_run(f: AlongInput, h: float, same_branch: Callable[[float], bool]) 
         return None
     shrink, rounds = 1.4, 10
     table: list[list[float]] = []
-    best, error = math.nan, math.inf
+    best, error, noise = math.nan, math.inf, 0.0
     for i in range(rounds):
         hi = _representable(x, h / shrink**i)
         plus, minus = f(x + hi), f(x - hi)
         if plus is None or minus is None or hi == 0.0:
             break
+        # Rounding in f, amplified by the smallest step so far: extrapolation
+        # can agree with itself to the last bit and still carry this error.
+        noise = max(noise, F_ULPS * EPS * max(abs(plus), abs(minus)) / hi)
         row = [(plus - minus) / (2.0 * hi)]
         factor = shrink * shrink
         for j in range(1, i + 1):
@@ -161,7 +164,7 @@ def _ridders_run(f: AlongInput, h: float, same_branch: Callable[[float], bool]) 
             break  # higher orders only grow rounding error now
     if not math.isfinite(best) or not math.isfinite(error):
         return None
-    return Estimate(best, h, error, "richardson")
+    return Estimate(best, h, error + noise, "richardson")
 
 
 def complex_step(f: AlongInput) -> Estimate | None:
