@@ -121,8 +121,6 @@ def deep_program(target_nodes: int, seed: int = SEED) -> tuple[str, dict[str, fl
     value as it nests). The gradient is then +-1 or +-k for every input and
     the reverse sweep visits every node.
     """
-    import math
-
     rng = random.Random(seed + 1)
     n_inputs = 10
     point = {f"x{j}": round(rng.uniform(-1.0, 1.0), 6) for j in range(n_inputs)}
@@ -141,8 +139,8 @@ def deep_program(target_nodes: int, seed: int = SEED) -> tuple[str, dict[str, fl
             closes.append("))")
             nodes += 2
         elif kind < 0.6 and value != 0.0:
-            opens.append("sqrt(")
-            closes.append("^2)")
+            opens.append("sqrt((")
+            closes.append(")^2)")
             value = abs(value)
             nodes += 3  # const, pow, sqrt
         elif kind < 0.7:
@@ -163,8 +161,8 @@ def deep_program(target_nodes: int, seed: int = SEED) -> tuple[str, dict[str, fl
                 closes.append(f" {sign} x{j})")
                 value = value + x if sign == "+" else value - x
             nodes += 1  # plus an input node on first use
-        value = math.fsum([value])
-    source = "".join(opens) + "x0" + "".join(reversed(closes))
+    # Each level wraps the one before: the first level is the innermost.
+    source = "".join(reversed(opens)) + "x0" + "".join(closes)
     return source, point
 
 
@@ -191,8 +189,10 @@ def measure(source: str, point: dict[str, float], repeats: int) -> dict:
         t_rev, adjoints = _timed(reverse_sweep, graph, partials)
         t_api, evaluation = _timed(gradcli.evaluate, source, point)
         n_nodes = len(graph.nodes)
+        live = sum(1 for a in adjoints if a != 0.0)  # nodes the reverse sweep did not skip
         # sanity: the standalone passes and the API agree
         assert evaluation.gradient == {name: adjoints[i] for name, i in graph.inputs.items()}
+        evaluation_gradient = evaluation.gradient
         for key, t in zip(steps, (t_parse, t_fwd, t_part, t_rev, t_api)):
             steps[key].append(t)
         ratio_reverse.append(t_rev / t_fwd)
@@ -200,6 +200,8 @@ def measure(source: str, point: dict[str, float], repeats: int) -> dict:
         del graph, values, partials, adjoints, evaluation
     result = {
         "nodes": n_nodes,
+        "nonzero_adjoints": live,
+        "gradient_sample": dict(list(evaluation_gradient.items())[:3]),
         "source_bytes": len(source.encode()),
         "inputs": len(point),
         "repeats": repeats,
@@ -324,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
     header = (
         f"{'program':<13}{'nodes':>8} {'parse':>19} {'forward':>19} {'partials':>19} {'reverse':>19} "
-        f"{'api evaluate()':>19} {'rev/fwd':>8} {'(par+rev)/fwd':>14}"
+        f"{'api evaluate()':>19} {'rev/fwd':>8} {'(par+rev)/fwd':>14} {'adj!=0':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -343,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{shape + ' ' + f'{size:.0e}'.replace('+0', ''):<13}{r['nodes']:>8} {cells} "
                 f"{r['ratio_reverse_over_forward']['median']:>8.2f} "
-                f"{r['ratio_partials_reverse_over_forward']['median']:>14.2f}"
+                f"{r['ratio_partials_reverse_over_forward']['median']:>14.2f} {r['nonzero_adjoints']:>8}"
             )
             sys.stdout.flush()
 

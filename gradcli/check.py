@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .evaluation import Evaluation, evaluate
-from .graph import Graph, Node
+from .graph import Graph, Node, depends_on
 from .numeric import EPS, F_ULPS, AlongInput, Estimate, central, complex_step, default_step, forward_difference, ridders
 
 METHODS = ("central", "forward", "richardson", "complex")
@@ -109,20 +109,11 @@ def relative_error(a: float, b: float) -> float:
     return 0.0 if scale == 0.0 else abs(a - b) / scale
 
 
-def _dependence(graph: Graph, input_id: int) -> list[bool]:
-    depends = [False] * len(graph.nodes)
-    depends[input_id] = True
-    for node in graph.nodes:
-        if node.args and any(depends[a] for a in node.args):
-            depends[node.id] = True
-    return depends
-
-
 class _Branches:
     """The smooth piece every op with a kink is on, for the nodes moved by one input."""
 
     def __init__(self, graph: Graph, input_id: int):
-        depends = _dependence(graph, input_id)
+        depends = depends_on(graph, {input_id})
         self.graph = graph
         self.nodes: list[Node] = [
             n for n in graph.nodes if depends[n.id] and (n.op.branch is not None or n.op.kink is not None)
@@ -201,7 +192,7 @@ class _InputProbe:
         input_id = graph.inputs[f.name]
         self.f, self.branches = f, _Branches(graph, input_id)
         self.at = f.values(f.x)
-        depends = _dependence(graph, input_id)
+        depends = depends_on(graph, {input_id})
         self.non_analytic = sorted({n.op.name for n in graph.nodes if depends[n.id] and not n.op.analytic})
 
     def kinks_within(self, reach: float) -> list[tuple[int, str]]:
@@ -255,6 +246,7 @@ def _verify(result: Verification, f, probe, settings: CheckSettings, atol: float
         return
     near = probe.kinks_within(2.0 * (settings.step or default_step("central", f.x)))
     if near:
+        near = list({node: text for node, text in reversed(near)}.items())[::-1]  # one line per node, exact kinks first
         _verify_at_kink(result, f, near, settings.rtol, atol)
         return
     for method in (settings.method,) + _ESCALATION.get(settings.method, ()):

@@ -13,7 +13,8 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_CANNOT_COMPUTE, EXIT_INTERNAL, EXIT_OK, GradcliError, InputError
+from .errors import EXIT_CANNOT_COMPUTE, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, GradcliError, InputError
+from .graph import format_number
 
 EXIT_CODES_TEXT = """\b
 Exit codes:
@@ -179,6 +180,107 @@ def eval_command(args, program_file, mode, wrt, max_nodes, json_output, no_color
         console.print()
         console.print(node_table(result, max_nodes))
     return EXIT_OK
+
+
+@cli.command("check", cls=ProgramCommand, epilog=EXIT_CODES_TEXT)
+@click.argument("args", nargs=-1, metavar="PROGRAM [NAME=VALUE]...")
+@click.option("-f", "--file", "program_file", metavar="FILE", help="Read the program from FILE ('-' for stdin).")
+@click.option(
+    "--method", type=click.Choice(["central", "forward", "richardson", "complex"]), default="central",
+    show_default=True, help="How the numerical derivative is estimated.",
+)
+@click.option("--step", type=float, metavar="H", help="Step for the numerical derivative (default: per method).")
+@click.option("--rtol", type=float, default=1e-7, show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance.")
+@click.option("--claim", "claim_pairs", multiple=True, metavar="NAME=VALUE", help="A claimed partial to check instead of gradcli's.")
+@click.option("--claims", "claims_file", metavar="FILE", help="Claimed partials as a JSON object ('-' for stdin).")
+@click.option("--nodes", "check_nodes", is_flag=True, help="Also check every node's local partials on their own.")
+@click.option("--samples", type=click.IntRange(min=1), metavar="N", help="Also check at N random points.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for --samples (printed in every case).")
+@click.option("--range", "ranges", multiple=True, metavar="NAME=LO:HI", help="Where --samples draws NAME from.")
+@output_options
+def check_command(
+    args, program_file, method, step, rtol, atol, claim_pairs, claims_file, check_nodes,
+    samples, seed, ranges, json_output, no_color,
+) -> int:
+    """Check the gradient of PROGRAM at a point against numerical derivatives.
+
+    Every partial gets a verdict: pass, fail, kink (a non-differentiable
+    point within the step, and the value lies between the one-sided
+    derivatives), uncertain (the numerical error is too large to decide) or
+    non-finite. Exit 0 when all agree, 1 when any is wrong.
+    """
+    from .check import CheckSettings, check, claim_tolerance
+    from .point import parse_assignment_texts, parse_assignments
+
+    source, assignments = read_program(args, program_file)
+    claims = _read_claims(claim_pairs, claims_file, program_file == "-" or (args and args[0] == "-"))
+    if claims and samples:
+        raise InputError("claims are values at one point and cannot be used with --samples",
+                         hint="check the claims at their point, or drop them to sample gradcli's own gradient")
+    for name, value in (("--step", step), ("--rtol", rtol), ("--atol", atol)):
+        if value is not None and not (value >= 0.0 and value < float("inf")) or (name == "--step" and value == 0.0):
+            raise InputError(f"{name} must be a finite positive number, not {value}", hint=f"e.g. {name} 1e-6")
+    settings = CheckSettings(method=method, step=step, rtol=rtol, atol=atol)
+    result = check(
+        source, parse_assignments(assignments), settings=settings,
+        claims={name: value for name, (value, _) in claims.items()},
+        claim_tolerances={name: claim_tolerance(text) for name, (_, text) in claims.items()},
+    )
+    unknown = [name for name in claims if name not in result.evaluation.graph.inputs]
+    if unknown:
+        raise InputError(f"claims for names the program has no input of: {', '.join(unknown)}",
+                         hint="inputs: " + ", ".join(result.evaluation.graph.inputs))
+    node_checks = None
+    if check_nodes:
+        from .localise import check_nodes as localise
+
+        node_checks = localise(result.evaluation, settings)
+    report = None
+    if samples:
+        from .sampling import check_samples, new_seed, parse_ranges
+
+        report = check_samples(
+            result.evaluation.graph, result.evaluation.point, samples,
+            new_seed() if seed is None else seed, parse_ranges(ranges), settings,
+        )
+    report_warnings([w.message for w in result.evaluation.warnings])
+    ok = result.ok and all(n.ok for n in node_checks or []) and (report is None or report.ok)
+    if json_output:
+        from .render.json import check_to_dict, dumps
+
+        click.echo(dumps(check_to_dict(result, node_checks, report), pretty=sys.stdout.isatty()))
+    else:
+        from .render import checks
+
+        console = make_console(no_color)
+        console.print(checks.header(result))
+        console.print()
+        console.print(checks.partial_table(result))
+        if node_checks is not None:
+            console.print(checks.node_table(result, node_checks))
+        if report is not None and report.worst() is not None:
+            worst = report.worst()
+            where = ", ".join(f"{k} = {format_number(v)}" for k, v in worst.evaluation.point.items())
+            console.print(checks.partial_table(worst, title=f"worst of {len(report.results)} random points: {where}"))
+        console.print(checks.summary_line(result, node_checks, report))
+    return EXIT_OK if ok else EXIT_CHECK_FAILED
+
+
+def _read_claims(pairs, claims_file, stdin_taken: bool) -> dict:
+    from .point import parse_assignment_texts, parse_claims_json
+
+    claims = parse_assignment_texts(pairs, what="claim")
+    if claims_file is not None:
+        if claims_file == "-" and stdin_taken:
+            raise InputError("the program and the claims cannot both come from stdin",
+                             hint="put one of them in a file")
+        from_file = parse_claims_json(_read_text(claims_file), "stdin" if claims_file == "-" else claims_file)
+        twice = [name for name in from_file if name in claims]
+        if twice:
+            raise InputError(f"claims given twice (--claim and --claims): {', '.join(twice)}")
+        claims.update(from_file)
+    return claims
 
 
 def _report(error: GradcliError) -> int:

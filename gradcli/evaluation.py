@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .errors import BindingError
-from .graph import Graph, forward_values, kinks, local_partials, reverse_sweep, tangent_sweep
+from .graph import (
+    Graph,
+    depends_on,
+    feeds_output,
+    forward_values,
+    kinks,
+    local_partials,
+    reverse_sweep,
+    tangent_sweep,
+)
 from .point import bind
 
 MODES = ("reverse", "forward")
@@ -96,16 +105,7 @@ def evaluate(
 
 def _relevant_nodes(graph: Graph) -> list[bool]:
     """Nodes that depend on some input and that the output depends on."""
-    depends_on_input = [False] * len(graph.nodes)
-    for node in graph.nodes:
-        depends_on_input[node.id] = node.op.name == "input" or any(depends_on_input[a] for a in node.args)
-    feeds_output = [False] * len(graph.nodes)
-    feeds_output[graph.output] = True
-    for node in reversed(graph.nodes):
-        if feeds_output[node.id]:
-            for arg in node.args:
-                feeds_output[arg] = True
-    return [a and b for a, b in zip(depends_on_input, feeds_output)]
+    return [a and b for a, b in zip(depends_on(graph), feeds_output(graph))]
 
 
 def _differentiability_warnings(evaluation: Evaluation) -> list[GradWarning]:

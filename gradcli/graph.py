@@ -117,6 +117,28 @@ def tangent_sweep(graph: Graph, partials: Sequence[tuple[float, ...]], wrt: str)
     return tangents
 
 
+def depends_on(graph: Graph, sources: set[int] | None = None) -> list[bool]:
+    """Which nodes depend on the `sources` (default: on any input)."""
+    depends = [False] * len(graph.nodes)
+    for node in graph.nodes:
+        if sources is None:
+            depends[node.id] = node.op.name == "input" or any(depends[a] for a in node.args)
+        else:
+            depends[node.id] = node.id in sources or any(depends[a] for a in node.args)
+    return depends
+
+
+def feeds_output(graph: Graph) -> list[bool]:
+    """Which nodes the output depends on (itself included)."""
+    feeds = [False] * len(graph.nodes)
+    feeds[graph.output] = True
+    for node in reversed(graph.nodes):
+        if feeds[node.id]:
+            for arg in node.args:
+                feeds[arg] = True
+    return feeds
+
+
 def kinks(graph: Graph, values: Sequence[float]) -> list[tuple[int, str]]:
     """The nodes sitting exactly at a non-differentiable point, with a description."""
     found = []

@@ -14,9 +14,14 @@ from .ops import CONSTANTS, FUNCTIONS
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
+def parse_assignments(pairs: Iterable[str], what: str = "value") -> dict[str, float]:
     """Parse `NAME=VALUE` strings, e.g. from the command line, into a dict."""
-    point: dict[str, float] = {}
+    return {name: value for name, (value, _) in parse_assignment_texts(pairs, what).items()}
+
+
+def parse_assignment_texts(pairs: Iterable[str], what: str = "value") -> dict[str, tuple[float, str]]:
+    """Like parse_assignments, keeping each number's text (its digits tell its precision)."""
+    point: dict[str, tuple[float, str]] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
         name = name.strip()
@@ -28,7 +33,7 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
         elif not _NAME.match(name):
             problem = f"`{name}` is not a name (letters, digits and _, not starting with a digit)"
         elif not text.strip():
-            problem = f"the value after '{name}=' is missing"
+            problem = f"the number after '{name}=' is missing"
         elif "=" in text:
             problem = "it has more than one '='"
         if problem is None:
@@ -38,12 +43,12 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, float]:
                 problem = f"{text.strip()!r} is not a number"
         if problem is not None:
             raise BindingError(
-                f"cannot read the value {pair!r}: {problem}",
-                hint="give values as NAME=NUMBER, e.g. x=2 or y=-0.5e-3",
+                f"cannot read the {what} {pair!r}: {problem}",
+                hint="write NAME=NUMBER, e.g. x=2 or y=-0.5e-3",
             )
         if name in point:
-            raise BindingError(f"{name} is given twice", hint=f"give one value for {name}")
-        point[name] = value
+            raise BindingError(f"{name} is given twice", hint=f"give one {what} for {name}")
+        point[name] = (value, text.strip())
     return point
 
 
@@ -90,3 +95,35 @@ def bind(graph: Graph, values: Mapping[str, float]) -> tuple[dict[str, float], l
         for name in unused
     ]
     return point, warnings
+
+
+def parse_claims_json(text: str, source_name: str) -> dict[str, tuple[float, str]]:
+    """Claimed gradients from JSON: {name: number}, or gradcli's own output with a "gradient" object.
+
+    Numbers keep their text, so a claim printed to 4 decimals is judged to 4 decimals.
+    """
+    import json
+
+    try:
+        data = json.loads(text, parse_float=lambda t: ("float", t), parse_int=lambda t: ("float", t))
+    except json.JSONDecodeError as exc:
+        raise BindingError(
+            f"cannot read the claims in {source_name}: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            hint='claims are a JSON object of numbers, e.g. {"x": 2.0595, "y": 1.5922}',
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("gradient"), dict):
+        data = data["gradient"]
+    if not isinstance(data, dict):
+        raise BindingError(
+            f"the claims in {source_name} are not a JSON object",
+            hint='claims are a JSON object of numbers, e.g. {"x": 2.0595, "y": 1.5922}',
+        )
+    claims = {}
+    for name, value in data.items():
+        if not (isinstance(value, tuple) and value[0] == "float"):
+            raise BindingError(
+                f"the claim for {name!r} in {source_name} is not a number: {value!r}",
+                hint="each claim is a number; non-finite derivatives cannot be checked",
+            )
+        claims[name] = (float(value[1]), value[1])
+    return claims

@@ -576,12 +576,13 @@ def test_deep_syntax_errors_do_not_recurse(default_recursion_limit):
 def _megabyte_program():
     lines = ["v0 = x0  # start"]
     value_terms = [(1, 0)]  # (coefficient, input index)
-    i = 0
-    while sum(len(line) + 1 for line in lines) < 1_000_000:
+    i, size = 0, len(lines[0]) + 1
+    while size < 1_000_000:
         i += 1
         coefficient, j = i % 7 + 1, i % 16
         lines.append(f"v{i} = v{i - 1} + {coefficient} * x{j}  # step {i}")
         value_terms.append((coefficient, j))
+        size += len(lines[-1]) + 1
     return "\n".join(lines) + "\n", value_terms
 
 

@@ -109,7 +109,8 @@ class MpProgram:
                 scope[target] = {"+=": current + value, "-=": current - value,
                                  "*=": current * value, "/=": current / value}[operator]
             output = scope[target]
-        names = {k: v for k, v in scope.items() if k not in NAMESPACE and k not in CONSTANTS and k != "mpf"}
+        targets = {target for target, _, _ in self.statements if target is not None}
+        names = {k: scope[k] for k in [*point, *targets]}
         return output, names
 
     def derivatives(self, point: dict[str, float], wrt: str) -> tuple[mpf, dict[str, mpf]]:

@@ -92,3 +92,94 @@ def dumps(data: dict, pretty: bool = False) -> str:
     if pretty:
         return json.dumps(data, allow_nan=False, ensure_ascii=False, indent=2)
     return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
+def _verification(v) -> dict:
+    kink = v.kink
+    return {
+        "tested": number(v.tested),
+        "numeric": None if v.numeric is None else number(v.numeric),
+        "abs_error": None if v.abs_error is None else number(v.abs_error),
+        "rel_error": None if v.rel_error is None else number(v.rel_error),
+        "step": None if v.step is None else number(v.step),
+        "error_estimate": None if v.error_estimate is None else number(v.error_estimate),
+        "method": v.method,
+        "verdict": v.verdict,
+        "kink": None
+        if kink is None
+        else {
+            "nodes": [{"node": node, "description": text} for node, text in kink.nodes],
+            "left": None if kink.left is None else number(kink.left),
+            "right": None if kink.right is None else number(kink.right),
+            "interval": [number(kink.low), number(kink.high)],
+        },
+        "notes": list(v.notes),
+    }
+
+
+def _partials(result) -> list[dict]:
+    return [
+        {
+            "input": p.input,
+            "at": number(p.at),
+            "reverse": number(p.reverse),
+            "claimed": None if p.claimed is None else number(p.claimed),
+            **_verification(p),
+        }
+        for p in result.partials
+    ]
+
+
+def check_to_dict(result, node_checks=None, samples=None) -> dict:
+    """gradcli check as JSON: settings, one entry per input, and the overall "ok"."""
+    evaluation = result.evaluation
+    graph = evaluation.graph
+    ok = result.ok and all(n.ok for n in node_checks or []) and (samples is None or samples.ok)
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "command": "check",
+        "program": graph.source,
+        "point": {name: number(value) for name, value in evaluation.point.items()},
+        "settings": {
+            "method": result.settings.method,
+            "step": None if result.settings.step is None else number(result.settings.step),
+            "rtol": number(result.settings.rtol),
+            "atol": number(result.settings.atol),
+        },
+        "ok": ok,
+        "value": number(evaluation.value),
+        "counts": result.counts(),
+        "partials": _partials(result),
+        "warnings": [{"kind": w.kind, "message": w.message, "node": w.node} for w in evaluation.warnings],
+    }
+    if node_checks is not None:
+        data["nodes"] = [
+            {
+                "node": n.node,
+                "op": n.op,
+                "text": graph.text(graph.nodes[n.node], TEXT_LIMIT),
+                "argument": n.argument,
+                "argument_node": n.argument_node,
+                **_verification(n),
+            }
+            for n in node_checks
+        ]
+    if samples is not None:
+        worst = samples.worst()
+        data["samples"] = {
+            "seed": samples.seed,
+            "requested": samples.requested,
+            "checked": len(samples.results),
+            "skipped": samples.skipped,
+            "failed": len(samples.failed),
+            "ranges": {name: [number(lo), number(hi)] for name, (lo, hi) in samples.ranges.items()},
+            "zero_everywhere": samples.zero_everywhere(),
+            "worst": None
+            if worst is None
+            else {
+                "point": {k: number(v) for k, v in worst.evaluation.point.items()},
+                "ok": worst.ok,
+                "partials": _partials(worst),
+            },
+        }
+    return data
