@@ -7,7 +7,9 @@ returns an exit code. Errors from the core are formatted here, once, in
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import sys
 
 import click
@@ -60,12 +62,20 @@ class ProgramCommand(click.Command):
             if arg in with_value:
                 options += args[index : index + 2]
                 index += 1
-            elif arg in flags or (arg.startswith("--") and len(arg) > 2):
+            elif arg in flags or _looks_like_option(arg, flags | with_value):
                 options.append(arg)
             else:
                 positionals.append(arg)
             index += 1
         return super().parse_args(ctx, options + ["--"] + positionals)
+
+
+def _looks_like_option(arg: str, known: set[str]) -> bool:
+    """--name or --name=value that is, or nearly is, one of ours (click then suggests a fix)."""
+    name = arg.split("=", 1)[0]
+    if not re.fullmatch(r"--[A-Za-z][A-Za-z0-9-]+", name):
+        return False  # "--x + 1" is a program
+    return name in known or bool(difflib.get_close_matches(name, [k for k in known if k.startswith("--")], n=1, cutoff=0.6))
 
 
 def _set_flag(attribute: str):
@@ -132,10 +142,23 @@ def _read_text(path: str) -> str:
 def make_console(no_color: bool, stderr: bool = False):
     from rich.console import Console
 
-    console = Console(stderr=stderr, no_color=no_color or None, highlight=False, soft_wrap=False)
+    plain = no_color or bool(os.environ.get("NO_COLOR"))
+    # color_system=None drops every escape code (bold too), not only colours.
+    options = {"color_system": None} if plain else {}
+    console = Console(stderr=stderr, highlight=False, soft_wrap=False, **options)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 120  # files and pipes: wide enough for the node table
     return console
+
+
+def print_all(no_color: bool, *renderables) -> None:
+    """Render everything first, then write: a renderer that fails leaves stdout empty."""
+    console = make_console(no_color)
+    with console.capture() as captured:
+        for renderable in renderables:
+            console.print(renderable)
+    sys.stdout.write(captured.get())
+    sys.stdout.flush()
 
 
 def report_warnings(messages: list[str]) -> None:
@@ -175,10 +198,7 @@ def eval_command(args, program_file, mode, wrt, max_nodes, json_output, no_color
     else:
         from .render.table import node_table, summary
 
-        console = make_console(no_color)
-        console.print(summary(result))
-        console.print()
-        console.print(node_table(result, max_nodes))
+        print_all(no_color, summary(result), "", node_table(result, max_nodes))
     return EXIT_OK
 
 
@@ -253,17 +273,15 @@ def check_command(
     else:
         from .render import checks
 
-        console = make_console(no_color)
-        console.print(checks.header(result))
-        console.print()
-        console.print(checks.partial_table(result))
+        parts = [checks.header(result), "", checks.partial_table(result)]
         if node_checks is not None:
-            console.print(checks.node_table(result, node_checks))
+            parts.append(checks.node_table(result, node_checks))
         if report is not None and report.worst() is not None:
             worst = report.worst()
             where = ", ".join(f"{k} = {format_number(v)}" for k, v in worst.evaluation.point.items())
-            console.print(checks.partial_table(worst, title=f"worst of {len(report.results)} random points: {where}"))
-        console.print(checks.summary_line(result, node_checks, report))
+            parts.append(checks.partial_table(worst, title=f"worst of {len(report.results)} random points: {where}"))
+        parts.append(checks.summary_line(result, node_checks, report))
+        print_all(no_color, *parts)
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 
 

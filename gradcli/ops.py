@@ -76,6 +76,21 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def _sigmoid_partials(args: Args, out: float) -> tuple[float]:
+    # out * (1 - out) loses every digit once out rounds to 1 (x > 37): there,
+    # 1 - out is sigmoid(-x), computed directly.
+    if out <= 0.5:
+        return (out * (1.0 - out),)
+    return (out * _sigmoid(-args[0]),)
+
+
+def _tanh_partials(args: Args, out: float) -> tuple[float]:
+    # sech^2 x = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation, unlike
+    # 1 - tanh^2 x near |tanh x| = 1, and no overflow.
+    e = math.exp(-2.0 * abs(args[0]))
+    return (4.0 * e / ((1.0 + e) * (1.0 + e)),)
+
+
 def _softplus(x: float) -> float:
     # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for any finite x.
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
@@ -235,7 +250,7 @@ _OPS = [
     Op("atan", 1, 1, math.atan, lambda a, out: (1.0 / (1.0 + a[0] * a[0]),), complex_forward=cmath.atan),
     Op("sinh", 1, 1, math.sinh, lambda a, out: (math.cosh(a[0]),), complex_forward=cmath.sinh),
     Op("cosh", 1, 1, math.cosh, lambda a, out: (math.sinh(a[0]),), complex_forward=cmath.cosh),
-    Op("tanh", 1, 1, math.tanh, lambda a, out: (1.0 - out * out,), complex_forward=cmath.tanh),
+    Op("tanh", 1, 1, math.tanh, _tanh_partials, complex_forward=cmath.tanh),
     Op("exp", 1, 1, math.exp, lambda a, out: (out,), complex_forward=cmath.exp),
     Op("log", 1, 2, _log, _log_partials,
        domain="x > 0 (and, for log(x, b), a base b > 0 other than 1)",
@@ -251,7 +266,7 @@ _OPS = [
        kink=_at_zero("abs is not differentiable at 0; gradcli uses 0"),
        complex_forward=lambda z: z if z.real >= 0.0 else -z, analytic=False,
        branch=lambda a: _sign(a[0])),
-    Op("sigmoid", 1, 1, _sigmoid, lambda a, out: (out * (1.0 - out),),
+    Op("sigmoid", 1, 1, _sigmoid, _sigmoid_partials,
        summary="1 / (1 + e^-x)", complex_forward=_complex_sigmoid),
     Op("relu", 1, 1, lambda x: x if x > 0.0 else 0.0, lambda a, out: (1.0 if a[0] > 0.0 else 0.0,),
        kink=_at_zero("relu is not differentiable at 0; gradcli uses 0"), summary="max(x, 0)",

@@ -8,7 +8,7 @@ import re
 from typing import Iterable, Mapping
 
 from .errors import BindingError
-from .graph import Graph
+from .graph import Graph, format_number
 from .ops import CONSTANTS, FUNCTIONS
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -90,7 +90,7 @@ def bind(graph: Graph, values: Mapping[str, float]) -> tuple[dict[str, float], l
                 hint=f"give {name} a finite value",
             )
     warnings = [
-        f"{name}={values[name]!r} is not used: the program has no input named {name}"
+        f"{name}={format_number(float(values[name]))} is not used: the program has no input named {name}"
         + (f" (did you mean {close[0]}?)" if (close := difflib.get_close_matches(name, list(graph.inputs), n=1)) else "")
         for name in unused
     ]
