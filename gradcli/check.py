@@ -33,6 +33,8 @@ DEFAULT_ATOL = 0.0
 # An agreement that needs an error bar wider than this (relative) could hide
 # a wrong partial of 1e-6, so it is reported as "uncertain", never as "pass".
 RESOLUTION = 5e-7
+# Rounding allowed in the chain rule's sum, in ulps of its magnitude (see chain_magnitude).
+CHAIN_ULPS = 16.0
 VERDICTS = ("pass", "fail", "kink", "uncertain", "non-finite")
 
 
@@ -249,6 +251,10 @@ def _verify(result: Verification, f, probe, settings: CheckSettings, atol: float
         near = list({node: text for node, text in reversed(near)}.items())[::-1]  # one line per node, exact kinks first
         _verify_at_kink(result, f, near, settings.rtol, atol)
         return
+    # A pass is trusted at once (its error bar is narrow); a fail must be
+    # confirmed by the more accurate methods, so that a step too coarse for
+    # the function (sin(x) at x = 1e4) cannot produce a false failure.
+    first_failure = None
     for method in (settings.method,) + _ESCALATION.get(settings.method, ()):
         if method == "complex" and probe.non_analytic and method != settings.method:
             continue  # complex-safe forms are not analytic: no better than Ridders here
@@ -256,14 +262,21 @@ def _verify(result: Verification, f, probe, settings: CheckSettings, atol: float
         if estimate is None:
             result.notes.append(f"{method}: cannot evaluate close enough to the point")
             continue
+        verdict = _judge(tested, estimate, settings.rtol, atol)
         result.numeric, result.step, result.error_estimate = estimate.value, estimate.step, estimate.error
-        result.method, result.verdict = method, _judge(tested, estimate, settings.rtol, atol)
-        if result.verdict != "uncertain":
+        result.method, result.verdict = method, verdict
+        if verdict == "pass":
             break
-        result.notes.append(f"{method}: error estimate {estimate.error:.2g} too wide to decide; escalating")
+        if verdict == "fail" and first_failure is None:
+            first_failure = method
+        result.notes.append(f"{method}: {verdict} (estimate {estimate.value:.17g} ± {estimate.error:.2g}); escalating")
     else:
         if result.numeric is None:
             result.verdict = "uncertain"
+        elif result.verdict == "uncertain" and first_failure is not None:
+            result.notes.append(f"{first_failure} disagreed, but no method is accurate enough to confirm it")
+        if result.notes and result.notes[-1].startswith(result.method + ":"):
+            result.notes.pop()  # the last attempt is the row itself
     if result.method == "complex" and probe.non_analytic:
         result.notes.append(
             f"complex step through {', '.join(probe.non_analytic)}: complex-safe forms, exact away from kinks"
@@ -289,6 +302,21 @@ def _verify_at_kink(result: Verification, f, near: list[tuple[int, str]], rtol: 
         result.verdict = "fail"
 
 
+def chain_magnitude(graph: Graph, partials, input_id: int) -> float:
+    """The sum over paths of |products of edge partials|: what the chain rule adds up.
+
+    Where terms cancel (a derivative that is exactly 0 made of terms of size 1),
+    any method's rounding is relative to this, not to the result.
+    """
+    magnitude = [0.0] * len(graph.nodes)
+    magnitude[input_id] = 1.0
+    for node in graph.nodes:
+        if node.args:
+            magnitude[node.id] = sum(abs(p) * magnitude[a] for a, p in zip(node.args, partials[node.id]))
+    total = magnitude[graph.output]
+    return total if math.isfinite(total) else 0.0
+
+
 def check_partial(
     graph: Graph,
     point: Mapping[str, float],
@@ -297,6 +325,7 @@ def check_partial(
     claimed: float | None = None,
     claim_tolerance: float = 0.0,
     settings: CheckSettings | None = None,
+    magnitude: float = 0.0,
 ) -> PartialCheck:
     settings = settings or CheckSettings()
     f = AlongInput(graph, point, name)
@@ -304,7 +333,8 @@ def check_partial(
     result = PartialCheck(input=name, at=f.x, reverse=reverse, claimed=claimed, tested=tested)
     if claim_tolerance:
         result.notes.append(f"claim compared to within {claim_tolerance:.1g}, the precision of its digits")
-    _verify(result, f, _InputProbe(graph, f), settings, settings.atol + claim_tolerance)
+    rounding = CHAIN_ULPS * EPS * magnitude
+    _verify(result, f, _InputProbe(graph, f), settings, settings.atol + claim_tolerance + rounding)
     return result
 
 
@@ -353,6 +383,7 @@ def check(
             claims.get(name),
             tolerances.get(name, 0.0),
             settings,
+            chain_magnitude(graph, evaluation.partials, graph.inputs[name]),
         )
         for name in graph.inputs
     ]

@@ -19,6 +19,7 @@ from .graph import Graph, forward_values
 
 EPS = sys.float_info.epsilon
 COMPLEX_STEP = 1e-20
+SUBNORMAL = 2.0 * 5e-324  # the spacing of doubles near 0: no difference is resolved below it
 # Rounding in f is taken as this many ulps of |f|: programs accumulate a few.
 F_ULPS = 8.0
 
@@ -99,7 +100,7 @@ def central(f: AlongInput, step: float | None) -> Estimate | None:
     else:
         return None
     value = (plus - minus) / (2.0 * h)
-    rounding = F_ULPS * EPS * (abs(plus) + abs(minus)) / (2.0 * h)
+    rounding = (F_ULPS * EPS * (abs(plus) + abs(minus)) + SUBNORMAL) / (2.0 * h)
     # Richardson's estimate of the h^2 term: (D(2h) - D(h)) / 3.
     truncation = abs((plus2 - minus2) / (4.0 * h) - value) / 3.0
     return Estimate(value, h, rounding + truncation, "central")
@@ -112,7 +113,7 @@ def forward_difference(f: AlongInput, step: float | None) -> Estimate | None:
     if at is None or plus is None:
         return None
     value = (plus - at) / h
-    rounding = F_ULPS * EPS * (abs(plus) + abs(at)) / h
+    rounding = (F_ULPS * EPS * (abs(plus) + abs(at)) + SUBNORMAL) / h
     truncation = abs((plus2 - at) / (2.0 * h) - value) if plus2 is not None else 0.0
     return Estimate(value, h, rounding + truncation, "forward")
 
@@ -127,7 +128,10 @@ def ridders(f: AlongInput, step: float | None, same_branch: Callable[[float], bo
     are tried (or only --step) and the most accurate run is kept.
     """
     scale = max(1.0, abs(f.x))
-    starts = (step,) if step else (scale / 8.0, scale / 128.0, scale / 2048.0)
+    # Starts relative to max(1, |x|), to 1 and to |x|, over four octave groups:
+    # sin(x) at 1e4 wants steps of ~1, cos(1/x) at 1e-3 steps of ~1e-7.
+    scales = sorted({scale, 1.0, abs(f.x) or 1.0}, reverse=True)
+    starts = (step,) if step else tuple(s * 2.0**-k for s in scales for k in (3, 7, 11, 15))
     runs = [run for h in starts if (run := _ridders_run(f, h, same_branch)) is not None]
     return min(runs, key=lambda run: run.error) if runs else None
 
@@ -150,7 +154,7 @@ def _ridders_run(f: AlongInput, h: float, same_branch: Callable[[float], bool]) 
             break
         # Rounding in f, amplified by the smallest step so far: extrapolation
         # can agree with itself to the last bit and still carry this error.
-        noise = max(noise, F_ULPS * EPS * max(abs(plus), abs(minus)) / hi)
+        noise = max(noise, (F_ULPS * EPS * max(abs(plus), abs(minus)) + SUBNORMAL) / hi)
         row = [(plus - minus) / (2.0 * hi)]
         factor = shrink * shrink
         for j in range(1, i + 1):
@@ -169,6 +173,10 @@ def _ridders_run(f: AlongInput, h: float, same_branch: Callable[[float], bool]) 
 
 def complex_step(f: AlongInput) -> Estimate | None:
     value = f.complex_derivative(COMPLEX_STEP)
-    if value is None:
+    doubled = f.complex_derivative(2.0 * COMPLEX_STEP)
+    if value is None or doubled is None:
         return None
-    return Estimate(value, COMPLEX_STEP, 4.0 * EPS * abs(value), "complex")
+    # No cancellation, but an h^2 term (it matters when f' is 0: x^3 at 0),
+    # and Im f loses digits once h f' is subnormal (f' below ~1e-288).
+    truncation = abs(doubled - value) / 3.0
+    return Estimate(value, COMPLEX_STEP, 4.0 * EPS * abs(value) + truncation + SUBNORMAL / COMPLEX_STEP, "complex")

@@ -138,15 +138,20 @@ def _pow_kink(args: Args) -> str | None:
     base, exponent = args
     if base == 0.0 and 0.0 < exponent < 1.0:
         return "the slope of x^p is infinite at x = 0 for 0 < p < 1"
+    if base == 0.0 and exponent != int(exponent):
+        return "x = 0 is the edge of the domain of x^p at a non-integer p: the derivative is one-sided"
     # x < 0 (integer p only) needs no kink: the NaN partial in p is reported
     # only where p depends on an input.
     return None
 
 
 def _pow_branch(args: Args) -> int:
-    # x^p with non-integer p is only defined for x >= 0: crossing 0 is a kink.
+    # x^p is smooth for x > 0 and, at integer p, wherever it is defined; at a
+    # non-integer p, x = 0 is the edge of the domain.
     base, exponent = args
-    return 0 if exponent == int(exponent) else _sign(base)
+    if base > 0.0 or exponent == int(exponent):
+        return 0
+    return _sign(base)
 
 
 def _extremum_partials(args: Args, out: float) -> tuple[float, ...]:
@@ -170,6 +175,13 @@ def _atan2_partials(args: Args, out: float) -> tuple[float, float]:
     if r == 0.0:
         return math.nan, math.nan
     return (x / r) / r, (-y / r) / r
+
+
+def _atan2_branch(args: Args) -> int:
+    # atan2 jumps by 2 pi across the negative x axis; label the half-planes
+    # there (the x = 0 boundary this adds is harmless: a kink verdict only).
+    y, x = args
+    return (1 if y >= 0.0 else -1) if x < 0.0 else 0
 
 
 def _at_zero(message: str) -> Callable[[Args], str | None]:
@@ -277,7 +289,7 @@ _OPS = [
     Op("atan2", 2, 2, math.atan2, _atan2_partials,
        kink=lambda a: "atan2 is not differentiable at (0, 0)" if a[0] == 0.0 and a[1] == 0.0 else None,
        summary="atan2(y, x): the angle of the point (x, y)", complex_forward=_complex_atan2,
-       branch=lambda a: (_sign(a[0]), _sign(a[1])) if a[0] == 0.0 or a[1] == 0.0 else 0),
+       branch=_atan2_branch),
     Op("max", 2, None, max, _extremum_partials, kink=_extremum_kink("max"),
        summary="the largest argument", analytic=False,
        complex_forward=lambda *z: _pick(z, max(v.real for v in z)),
