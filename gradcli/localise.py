@@ -64,6 +64,10 @@ class _ArgumentProbe:
     def _piece(self, x: float):
         return self.f.op.branch(self.f._moved(x)) if self.f.op.branch else None
 
+    def exact_kinks(self) -> list[tuple[int, str]]:
+        description = self.f.op.kink(self.f.args) if self.f.op.kink else None
+        return [(-1, description)] if description else []
+
     def kinks_within(self, reach: float) -> list[tuple[int, str]]:
         f = self.f
         found = []

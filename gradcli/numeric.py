@@ -35,9 +35,11 @@ class Estimate:
 class AlongInput:
     """f along one input: the output (and every node's value) with that input moved."""
 
-    def __init__(self, graph: Graph, point: Mapping[str, float], name: str):
+    def __init__(self, graph: Graph, point: Mapping[str, float], name: str, noise: float = 0.0):
         self.graph, self.point, self.name = graph, dict(point), name
         self.x = point[name]
+        # Rounding in f beyond ulps of |f|: intermediates larger than f (abs((x+1e6)-1e6))
+        self.noise = noise
 
     def values(self, x: float) -> list[float] | None:
         """Every node's value with the input at x; None outside the domain."""
@@ -73,6 +75,11 @@ class AlongInput:
         return result if math.isfinite(result) else None
 
 
+def _f_rounding(f, value: float) -> float:
+    """How far a computed value of f may be from the exact one."""
+    return F_ULPS * max(EPS * abs(value), getattr(f, "noise", 0.0)) + SUBNORMAL
+
+
 def default_step(method: str, x: float) -> float:
     scale = max(1.0, abs(x))
     if method == "forward":
@@ -100,7 +107,7 @@ def central(f: AlongInput, step: float | None) -> Estimate | None:
     else:
         return None
     value = (plus - minus) / (2.0 * h)
-    rounding = (F_ULPS * EPS * (abs(plus) + abs(minus)) + SUBNORMAL) / (2.0 * h)
+    rounding = (_f_rounding(f, plus) + _f_rounding(f, minus)) / (2.0 * h)
     # Richardson's estimate of the h^2 term: (D(2h) - D(h)) / 3.
     truncation = abs((plus2 - minus2) / (4.0 * h) - value) / 3.0
     return Estimate(value, h, rounding + truncation, "central")
@@ -113,7 +120,7 @@ def forward_difference(f: AlongInput, step: float | None) -> Estimate | None:
     if at is None or plus is None:
         return None
     value = (plus - at) / h
-    rounding = (F_ULPS * EPS * (abs(plus) + abs(at)) + SUBNORMAL) / h
+    rounding = (_f_rounding(f, plus) + _f_rounding(f, at)) / h
     truncation = abs((plus2 - at) / (2.0 * h) - value) if plus2 is not None else 0.0
     return Estimate(value, h, rounding + truncation, "forward")
 
@@ -154,7 +161,7 @@ def _ridders_run(f: AlongInput, h: float, same_branch: Callable[[float], bool]) 
             break
         # Rounding in f, amplified by the smallest step so far: extrapolation
         # can agree with itself to the last bit and still carry this error.
-        noise = max(noise, (F_ULPS * EPS * max(abs(plus), abs(minus)) + SUBNORMAL) / hi)
+        noise = max(noise, max(_f_rounding(f, plus), _f_rounding(f, minus)) / hi)
         row = [(plus - minus) / (2.0 * hi)]
         factor = shrink * shrink
         for j in range(1, i + 1):

@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from gradcli.numeric import default_step
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from mpmath import mp, mpf
@@ -641,17 +643,41 @@ def test_claims_outside_the_one_sided_interval_fail_inside_are_kink(program, poi
 
 
 BRANCH_CHANGES = [
-    # the winning branch (or the sign) changes between x - h and x + h, not at x itself
-    ("max(x, 1e-7)", {"x": 0.0}, "max"),
-    ("min(x, -1e-7)", {"x": 0.0}, "min"),
-    ("relu(x - 1e-7)", {"x": 0.0}, "relu"),
-    ("abs(x + 1e-7)", {"x": 0.0}, "abs"),
-    ("relu(x)", {"x": 1e-6}, "relu"),
+    # the winning branch (or the sign) changes between x - h and x + h, not at x itself:
+    # the function is smooth at x, so the checker steps closer instead of giving up
+    ("max(x, 1e-7)", {"x": 0.0}, 0.0),
+    ("min(x, -1e-7)", {"x": 0.0}, 0.0),
+    ("relu(x - 1e-7)", {"x": 0.0}, 0.0),
+    ("abs(x + 1e-7)", {"x": 0.0}, 1.0),
+    ("relu(x)", {"x": 1e-6}, 1.0),
 ]
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("program, point, op", BRANCH_CHANGES)
+@pytest.mark.parametrize("program, point, slope", BRANCH_CHANGES)
+def test_kink_within_the_step_is_stepped_around(method, program, point, slope):
+    result = check(program, point, settings=CheckSettings(method=method))
+    p = result.partials[0]
+    assert p.verdict == "pass", p
+    assert p.reverse == slope and p.numeric == pytest.approx(slope, abs=1e-6)
+    assert p.kink is None
+    assert p.method == "complex" or p.step < default_step("central", point["x"])
+    assert any("kink lies within the default step" in note for note in p.notes), p.notes
+    for wrong in (2.5, slope + 1e-5, 1.0 - slope):
+        bad = by_input(check(program, point, settings=CheckSettings(method=method), claims={"x": wrong}))["x"]
+        assert bad.verdict == "fail", (wrong, bad)
+
+
+KINKS_TOO_CLOSE = [
+    # closer to the kink than 1/4096 of the step: one-sided derivatives decide
+    ("max(x, 1e-14)", {"x": 0.0}, "max"),
+    ("relu(x - 1e-14)", {"x": 0.0}, "relu"),
+    ("abs(x + 1e-14)", {"x": 0.0}, "abs"),
+]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("program, point, op", KINKS_TOO_CLOSE)
 def test_kink_within_the_step(method, program, point, op):
     result = check(program, point, settings=CheckSettings(method=method))
     p = result.partials[0]
