@@ -263,7 +263,7 @@ def _verify(result: Verification, f, probe, settings: CheckSettings, atol: float
     if near and not probe.exact_kinks():
         # A kink within the step but not at the point: the function is smooth
         # here, so take steps small enough to stay on this side of it.
-        for _ in range(6):  # down to 1/4096 of the step: closer than that, treat it as at the kink
+        for _ in range(12):  # down to 1e-7 of the step: closer than that, treat it as at the kink
             step /= 4.0
             if not probe.kinks_within(2.0 * step):
                 near = []

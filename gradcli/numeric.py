@@ -135,9 +135,10 @@ def ridders(f: AlongInput, step: float | None, same_branch: Callable[[float], bo
     are tried (or only --step) and the most accurate run is kept.
     """
     scale = max(1.0, abs(f.x))
-    # Starts relative to max(1, |x|), to 1 and to |x|, over four octave groups:
-    # sin(x) at 1e4 wants steps of ~1, cos(1/x) at 1e-3 steps of ~1e-7.
-    scales = sorted({scale, 1.0, abs(f.x) or 1.0}, reverse=True)
+    # Starts relative to 1 and to |x| when |x| < 1, over four octave groups:
+    # sin(x) at 1e4 wants steps of ~1, cos(1/x) at 1e-3 steps of ~1e-7. No start
+    # above 1/8: huge steps on a periodic f can agree with themselves, wrongly.
+    scales = sorted({1.0, min(abs(f.x), 1.0) or 1.0}, reverse=True)
     starts = (step,) if step else tuple(s * 2.0**-k for s in scales for k in (3, 7, 11, 15))
     runs = [run for h in starts if (run := _ridders_run(f, h, same_branch)) is not None]
     return min(runs, key=lambda run: run.error) if runs else None
@@ -179,11 +180,20 @@ def _ridders_run(f: AlongInput, h: float, same_branch: Callable[[float], bool]) 
 
 
 def complex_step(f: AlongInput) -> Estimate | None:
-    value = f.complex_derivative(COMPLEX_STEP)
-    doubled = f.complex_derivative(2.0 * COMPLEX_STEP)
+    # Two steps: 1e-20, and 1e-20 * |x| for |x| < 1 (x*y with y = 1e-150 and
+    # x = 1e150 overflows at the first); the one with the smaller error wins.
+    steps = [COMPLEX_STEP] + ([COMPLEX_STEP * abs(f.x)] if 1e-280 < abs(f.x) < 1.0 else [])
+    runs = [run for h in steps if (run := _complex_run(f, h)) is not None]
+    # Judged relative to the value: a garbage run can be small in absolute terms.
+    return min(runs, key=lambda run: run.error / (abs(run.value) or 1e-300)) if runs else None
+
+
+def _complex_run(f: AlongInput, h: float) -> Estimate | None:
+    value = f.complex_derivative(h)
+    doubled = f.complex_derivative(2.0 * h)
     if value is None or doubled is None:
         return None
     # No cancellation, but an h^2 term (it matters when f' is 0: x^3 at 0),
     # and Im f loses digits once h f' is subnormal (f' below ~1e-288).
     truncation = abs(doubled - value) / 3.0
-    return Estimate(value, COMPLEX_STEP, 4.0 * EPS * abs(value) + truncation + SUBNORMAL / COMPLEX_STEP, "complex")
+    return Estimate(value, h, 4.0 * EPS * abs(value) + truncation + SUBNORMAL / h, "complex")
