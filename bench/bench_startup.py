@@ -143,6 +143,7 @@ def machine(python: str) -> dict:
     ).stdout.split()
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "loadavg_at_start": os.getloadavg(),  # the machine is shared: other work inflates medians
         "machine": platform.machine(),
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -174,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{info['python']} (Python {info['python_version']}; gradcli {info['gradcli']}, click {info['click']}, "
           f"lark {info['lark']}, rich {info['rich']})")
     print(f"{info['machine']}, {info['nproc']} CPUs ({info['cpu']}), {info['date']}; "
-          f"{args.rounds} interleaved rounds after 1 warm-up round\n")
+          f"{args.rounds} interleaved rounds after 1 warm-up round; "
+          f"load average {' '.join(f'{x:.2f}' for x in info['loadavg_at_start'])}\n")
 
     for label, cmd in rows:  # warm-up: byte-code and grammar caches, page cache
         if "--json" in cmd:
@@ -206,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntarget: headline --json within {TARGET_RATIO:g}x of `python -c pass`: "
           f"{headline['ratio_median']:.2f}x (median), {headline['ratio_min']:.2f}x (min): {verdict}")
 
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     imports = importtime(python, args.importtime, env) if args.importtime else None
 
     if args.json_out:
