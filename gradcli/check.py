@@ -307,6 +307,8 @@ def _verify(result: Verification, f, probe, settings: CheckSettings, atol: float
         )
     if result.verdict == "pass" and tested == 0.0:
         result.notes.append("exactly 0 here")
+    elif result.verdict == "pass" and result.rel_error and result.rel_error > 1e-3:
+        result.notes.append("a large relative error, but both values are below what differences resolve here")
 
 
 def _verify_at_kink(result: Verification, f, near: list[tuple[int, str]], rtol: float, atol: float) -> None:

@@ -119,5 +119,8 @@ def summary_line(result, node_checks=None, samples=None) -> Text:
             f"; samples: {len(samples.results) - len(samples.failed)} of {len(samples.results)} points pass"
             f" ({samples.skipped} outside the domain skipped), seed {samples.seed}"
         )
+        zero = samples.zero_everywhere()
+        if zero:
+            parts.append(f"; d/d{', d/d'.join(zero)} exactly 0 at every point checked (a dropped term looks the same)")
     ok = result.ok and all(n.ok for n in node_checks or []) and (samples is None or samples.ok)
     return Text(("ok: " if ok else "FAIL: ") + " ".join(parts).replace(" ;", ";"), style="bold green" if ok else "bold red")
