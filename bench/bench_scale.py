@@ -56,6 +56,8 @@ import random
 import statistics
 import sys
 import time
+
+from machine_info import cpu_model
 import tracemalloc
 
 import gradcli
@@ -298,15 +300,7 @@ def grammar_load_seconds(repeats: int = 20) -> float:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import lark
 
     return {

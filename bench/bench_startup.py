@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine_info import cpu_model
+
 HEADLINE = ["eval", "(a+b)*(b+1)", "a=2", "b=1"]
 TARGET_RATIO = 6.0  # headline --json within 6x of `python -c pass`
 
@@ -127,15 +129,7 @@ def importtime(python: str, top: int, env: dict[str, str]) -> dict:
 
 
 def machine(python: str) -> dict:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     version = subprocess.run(
         [python, "-c", "import sys, importlib.metadata as m; "
          "print(sys.version.split()[0], *(m.version(p) for p in ('click', 'lark', 'rich', 'gradcli')))"],

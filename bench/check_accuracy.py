@@ -63,6 +63,7 @@ from gradcli import GradcliError, evaluate, parse
 from gradcli.check import DEFAULT_RTOL, METHODS, CheckSettings, check
 from gradcli.graph import feeds_output, forward_values, reverse_sweep
 from gradcli.ops import LEAF_OPS, OPS
+from machine_info import cpu_model
 
 try:  # optional: exact reference derivatives
     import mpmath
@@ -196,7 +197,7 @@ def edge_core(rng: random.Random, op: str) -> tuple[str, dict[str, float], str]:
     if op == "mul":
         return "x * y", {"x": s * 1e150, "y": 1e-150 * u}, "product of huge and tiny"
     if op == "neg":
-        return f"-(x + 1e8) + 1e8", {"x": u}, "cancellation of a large intermediate"
+        return "-(x + 1e8) + 1e8", {"x": u}, "cancellation of a large intermediate"
     return f"{op}(x)" if op in OPS and OPS[op].max_args == 1 and op != "id" else "x", {"x": u}, "no edge for this op"
 
 
@@ -353,7 +354,7 @@ def planted_claims(rng: random.Random, graph, ev) -> list[dict]:
         claims[a], claims[b] = g[b], g[a]
         out.append({"kind": "swap", "claims": claims, "perturbed": [a, b]})
 
-    values, partials = ev.values, ev.partials
+    partials = ev.partials
     dep_inputs = _input_dependencies(graph)
     feeds = feeds_output(graph)
 
@@ -712,13 +713,8 @@ def run_kink(task: tuple[dict, bool]) -> dict:
 # -- report ---------------------------------------------------------------------------------------------------
 
 def machine() -> dict:
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        pass
-    info = {"machine": platform.machine(), "nproc": os.cpu_count(), "cpu": cpu or platform.processor(),
+    cpu = cpu_model()
+    info = {"machine": platform.machine(), "nproc": os.cpu_count(), "cpu": cpu if cpu != "unknown" else platform.processor(),
             "python": platform.python_version(), "gradcli": gradcli.__version__,
             "mpmath": getattr(mpmath, "__version__", None)}
     # Which gradcli is measured: its commit, and whether its files differ from it.

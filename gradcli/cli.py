@@ -231,7 +231,7 @@ def check_command(
     non-finite. Exit 0 when all agree, 1 when any is wrong.
     """
     from .check import CheckSettings, check, claim_tolerance
-    from .point import parse_assignment_texts, parse_assignments
+    from .point import parse_assignments
 
     source, assignments = read_program(args, program_file)
     claims = _read_claims(claim_pairs, claims_file, program_file == "-" or (args and args[0] == "-"))

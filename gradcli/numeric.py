@@ -134,7 +134,6 @@ def ridders(f: AlongInput, step: float | None, same_branch: Callable[[float], bo
     function's features stops early with a large error, so several starts
     are tried (or only --step) and the most accurate run is kept.
     """
-    scale = max(1.0, abs(f.x))
     # Starts relative to 1 and to |x| when |x| < 1, over four octave groups:
     # sin(x) at 1e4 wants steps of ~1, cos(1/x) at 1e-3 steps of ~1e-7. No start
     # above 1/8: huge steps on a periodic f can agree with themselves, wrongly.
