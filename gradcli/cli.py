@@ -7,7 +7,6 @@ returns an exit code. Errors from the core are formatted here, once, in
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
@@ -15,7 +14,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_CANNOT_COMPUTE, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, GradcliError, InputError
+from .errors import EXIT_CANNOT_COMPUTE, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, GradcliError, InputError, closest
 from .graph import format_number
 
 EXIT_CODES_TEXT = """\b
@@ -75,7 +74,7 @@ def _looks_like_option(arg: str, known: set[str]) -> bool:
     name = arg.split("=", 1)[0]
     if not re.fullmatch(r"--[A-Za-z][A-Za-z0-9-]+", name):
         return False  # "--x + 1" is a program
-    return name in known or bool(difflib.get_close_matches(name, [k for k in known if k.startswith("--")], n=1, cutoff=0.6))
+    return name in known or closest(name, [k for k in known if k.startswith("--")]) is not None
 
 
 def _set_flag(attribute: str):

@@ -87,3 +87,11 @@ def line_col(source: str, offset: int) -> tuple[int, int]:
     line = source.count("\n", 0, offset) + 1
     column = offset - (source.rfind("\n", 0, offset) + 1) + 1
     return line, column
+
+
+def closest(name: str, candidates, cutoff: float = 0.6) -> str | None:
+    """The candidate most like `name`, for "did you mean" hints (difflib loads only on an error)."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
+    return matches[0] if matches else None

@@ -6,12 +6,10 @@ It never prints; renderers turn an `Evaluation` into tables or JSON.
 
 from __future__ import annotations
 
-import difflib
 import math
-from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
-from .errors import BindingError
+from .errors import BindingError, closest
 from .graph import (
     Graph,
     depends_on,
@@ -27,25 +25,38 @@ from .point import bind
 MODES = ("reverse", "forward")
 
 
-@dataclass(frozen=True)
-class GradWarning:
+class GradWarning(NamedTuple):
     kind: str  # "unused-value", "kink", "non-finite-partial", "non-finite-gradient"
     message: str
     node: int | None = None
 
 
-@dataclass
 class Evaluation:
-    graph: Graph
-    point: dict[str, float]
-    mode: str
-    values: list[float]
-    partials: list[tuple[float, ...]]
-    adjoints: list[float] | None  # reverse mode only
-    gradient: dict[str, float]
-    sweeps: int  # how many passes over the graph the gradient took
-    tangents: dict[str, list[float]] = field(default_factory=dict)  # --wrt name -> per-node tangent
-    warnings: list[GradWarning] = field(default_factory=list)
+    """Everything `evaluate()` computed, indexed by node id. (A plain class: see graph.Node.)"""
+
+    def __init__(
+        self,
+        graph: Graph,
+        point: dict[str, float],
+        mode: str,
+        values: list[float],
+        partials: list[tuple[float, ...]],
+        adjoints: list[float] | None,  # reverse mode only
+        gradient: dict[str, float],
+        sweeps: int,  # how many passes over the graph the gradient took
+        tangents: dict[str, list[float]] | None = None,  # --wrt name -> per-node tangent
+        warnings: list[GradWarning] | None = None,
+    ):
+        self.graph = graph
+        self.point = point
+        self.mode = mode
+        self.values = values
+        self.partials = partials
+        self.adjoints = adjoints
+        self.gradient = gradient
+        self.sweeps = sweeps
+        self.tangents = tangents if tangents is not None else {}
+        self.warnings = warnings if warnings is not None else []
 
     @property
     def value(self) -> float:
@@ -72,10 +83,10 @@ def evaluate(
     graph = parse(program) if isinstance(program, str) else program
     point, unused = bind(graph, values or {})
     if wrt is not None and wrt not in graph.inputs:
-        close = difflib.get_close_matches(wrt, list(graph.inputs), n=1)
+        close = closest(wrt, graph.inputs)
         raise BindingError(
             f"--wrt {wrt}: the program has no input named {wrt}",
-            hint=(f"did you mean {close[0]}? " if close else "")
+            hint=(f"did you mean {close}? " if close else "")
             + "inputs: " + (", ".join(graph.inputs) or "none"),
         )
     node_values = forward_values(graph, point)

@@ -9,23 +9,25 @@ expression (parentheses included), which may differ from the node's own span.
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
+import os
 from typing import NamedTuple
 
-from .errors import ArityError, ProgramSyntaxError, UnknownNameError
+from .errors import ArityError, ProgramSyntaxError, UnknownNameError, closest
 from .graph import Graph, Node
-from .ops import CONSTANTS, FUNCTIONS, OPS
+from .ops import CONSTANTS, FUNCTIONS, OPS, Op
 
-_HERE = Path(__file__).resolve().parent
+_HERE = os.path.dirname(os.path.abspath(__file__))
 # The wheel carries the grammar inside the package; a checkout or an editable
-# install finds it at the top of the repository.
-_GRAMMAR_CANDIDATES = (_HERE / "grammar" / "gradcli.lark", _HERE.parent / "grammar" / "gradcli.lark")
+# install finds it at the top of the repository. (os.path, not pathlib: start-up.)
+_GRAMMAR_CANDIDATES = (
+    os.path.join(_HERE, "grammar", "gradcli.lark"),
+    os.path.join(os.path.dirname(_HERE), "grammar", "gradcli.lark"),
+)
 
 
-def grammar_path() -> Path:
+def grammar_path() -> str:
     for candidate in _GRAMMAR_CANDIDATES:
-        if candidate.is_file():
+        if os.path.isfile(candidate):
             return candidate
     raise FileNotFoundError("gradcli.lark not found; the installation is incomplete")
 
@@ -37,6 +39,7 @@ class _Ref(NamedTuple):
 
 
 _AUGMENTED_OPS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+_ADD, _SUB, _MUL, _DIV, _POW = (OPS[name] for name in ("add", "sub", "mul", "div", "pow"))
 
 
 class _Builder:
@@ -44,26 +47,31 @@ class _Builder:
 
     def __init__(self, source: str):
         self.graph = Graph(source)
+        self.nodes = self.graph.nodes
         self.scope: dict[str, int] = {}  # names assigned so far -> node id
         self.last_statement: int | None = None
 
     # -- helpers -----------------------------------------------------------------
 
-    def _add(self, op_name: str, args: tuple[int, ...], start: int, end: int, **fields) -> int:
-        node_id = len(self.graph.nodes)
-        self.graph.nodes.append(Node(node_id, OPS[op_name], args, (start, end), **fields))
+    # These run once per node of programs with 10^5 nodes and more: no keyword
+    # arguments, op entries looked up once.
+    def _add(self, op_name: str, args: tuple[int, ...], start: int, end: int, name=None, constant=None) -> int:
+        node_id = len(self.nodes)
+        self.nodes.append(Node(node_id, OPS[op_name], args, (start, end), name, constant))
         return node_id
 
-    def _binary(self, op_name: str, children) -> _Ref:
-        left, right = children[0], children[-1]
-        return _Ref(self._add(op_name, (left.node, right.node), left.start, right.end), left.start, right.end)
+    def _binary(self, op: Op, children) -> _Ref:
+        left, _operator, right = children
+        node_id = len(self.nodes)
+        self.nodes.append(Node(node_id, op, (left.node, right.node), (left.start, right.end)))
+        return _Ref(node_id, left.start, right.end)
 
     def _error(self, cls, message: str, start: int, end: int, hint: str | None = None):
         return cls(message, span=(start, end), source=self.graph.source, hint=hint)
 
     def _lookup(self, token) -> int:
         """The node a name means at this point of the program."""
-        name = str(token)
+        name = token.value
         if name in self.scope:
             return self.scope[name]
         if name in CONSTANTS:
@@ -81,17 +89,17 @@ class _Builder:
         return self.graph.inputs[name]
 
     def _check_target(self, token) -> None:
-        if str(token) in FUNCTIONS:
+        if token.value in FUNCTIONS:
             raise self._error(
                 UnknownNameError,
-                f"cannot assign to `{token}`: it is the name of a function",
+                f"cannot assign to `{token.value}`: it is the name of a function",
                 token.start_pos,
                 token.end_pos,
                 hint="choose another name for the variable",
             )
 
     def _bind(self, token, node_id: int) -> int:
-        self.scope[str(token)] = node_id
+        self.scope[token.value] = node_id
         self.last_statement = node_id
         return node_id
 
@@ -99,7 +107,7 @@ class _Builder:
 
     def number(self, children) -> _Ref:
         token = children[0]
-        node = self._add("const", (), token.start_pos, token.end_pos, constant=float(token))
+        node = self._add("const", (), token.start_pos, token.end_pos, constant=float(token.value))
         return _Ref(node, token.start_pos, token.end_pos)
 
     def name(self, children) -> _Ref:
@@ -111,19 +119,19 @@ class _Builder:
         return _Ref(inner.node, lpar.start_pos, rpar.end_pos)
 
     def add(self, children) -> _Ref:
-        return self._binary("add", children)
+        return self._binary(_ADD, children)
 
     def sub(self, children) -> _Ref:
-        return self._binary("sub", children)
+        return self._binary(_SUB, children)
 
     def mul(self, children) -> _Ref:
-        return self._binary("mul", children)
+        return self._binary(_MUL, children)
 
     def div(self, children) -> _Ref:
-        return self._binary("div", children)
+        return self._binary(_DIV, children)
 
     def pow(self, children) -> _Ref:
-        return self._binary("pow", children)
+        return self._binary(_POW, children)
 
     def neg(self, children) -> _Ref:
         minus, operand = children
@@ -143,11 +151,11 @@ class _Builder:
 
     def call(self, children) -> _Ref:
         token, *args, rpar = children
-        name = str(token)
+        name = token.value
         op = FUNCTIONS.get(name)
         if op is None:
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
-            hint = f"did you mean {close[0]}?" if close else "the functions are: " + ", ".join(FUNCTIONS)
+            close = closest(name, FUNCTIONS)
+            hint = f"did you mean {close}?" if close else "the functions are: " + ", ".join(FUNCTIONS)
             raise self._error(UnknownNameError, f"unknown function `{name}`", token.start_pos, token.end_pos, hint)
         if not op.accepts(len(args)):
             raise self._error(
@@ -157,20 +165,20 @@ class _Builder:
                 rpar.end_pos,
                 hint=op.summary or None,
             )
-        node = self._add(name, tuple(a.node for a in args), token.start_pos, rpar.end_pos)
+        node = self._add(name, tuple([a.node for a in args]), token.start_pos, rpar.end_pos)
         return _Ref(node, token.start_pos, rpar.end_pos)
 
     # -- statements --------------------------------------------------------------
 
     def assign(self, children) -> int:
-        target, value = children
+        target, _equal, value = children
         self._check_target(target)
         node = self.graph.nodes[value.node]
         if node.name is None and node.op.name != "input":
-            node.name = str(target)  # label the node the expression built
+            node.name = target.value  # label the node the expression built
             return self._bind(target, value.node)
         # The value already has a name (b = a): a new node keeps both visible.
-        copy = self._add("id", (value.node,), value.start, value.end, name=str(target))
+        copy = self._add("id", (value.node,), value.start, value.end, name=target.value)
         return self._bind(target, copy)
 
     def augassign(self, children) -> int:
@@ -178,7 +186,7 @@ class _Builder:
         self._check_target(target)
         current = self._lookup(target)
         node = self._add(
-            _AUGMENTED_OPS[str(operator)], (current, value.node), target.start_pos, value.end, name=str(target)
+            _AUGMENTED_OPS[operator.value], (current, value.node), target.start_pos, value.end, name=target.value
         )
         return self._bind(target, node)
 
@@ -187,28 +195,31 @@ class _Builder:
         return self.last_statement
 
 
+_standalone = None  # the Lark standalone parser module, loaded on the first parse
+_plugins: dict = {}
 
 
-def _lark(builder: _Builder):
-    from lark import Lark
+def _parser_module():
+    global _standalone
+    if _standalone is None:
+        from . import lalr
 
-    grammar = grammar_path().read_text(encoding="utf-8")
-    # cache=True stores the analysed grammar in the temp directory: about 1 ms
-    # to load instead of 20-30 ms to build.
-    return Lark(grammar, parser="lalr", lexer="basic", transformer=builder, cache=True)
+        with open(grammar_path(), encoding="utf-8") as file:
+            _standalone = lalr.load(file.read())
+        _plugins["BasicLexer"] = lalr.token_stream_lexer(_standalone)
+    return _standalone
 
 
 def parse(source: str) -> Graph:
     """Parse a program into a graph whose output is the last statement's value."""
-    from lark.exceptions import UnexpectedInput
-
+    standalone = _parser_module()
     builder = _Builder(source)
     try:
-        _lark(builder).parse(source)
-    except UnexpectedInput as exc:
+        standalone.Lark_StandAlone(transformer=builder, _plugins=_plugins).parse(source)
+    except standalone.UnexpectedInput as exc:
         from .syntax import syntax_error
 
-        raise syntax_error(source, exc) from None
+        raise syntax_error(source, exc, standalone.UnexpectedCharacters) from None
     if builder.last_statement is None:
         raise ProgramSyntaxError(
             "the program is empty",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Iterable, Mapping
 
-from .errors import BindingError
+from .errors import BindingError, closest
 from .graph import Graph, format_number
 from .ops import CONSTANTS, FUNCTIONS
 
@@ -71,12 +70,12 @@ def bind(graph: Graph, values: Mapping[str, float]) -> tuple[dict[str, float], l
     if missing:
         hints = []
         for name in missing:
-            close = difflib.get_close_matches(name, unused, n=1)
+            close = closest(name, unused)
             if close:
-                hints.append(f"did you mean {close[0]} for {name}?")
-            close_function = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.8)
+                hints.append(f"did you mean {close} for {name}?")
+            close_function = closest(name, FUNCTIONS, cutoff=0.8)
             if close_function:
-                hints.append(f"if `{name}` should be the function {close_function[0]}, call it: {close_function[0]}(x)")
+                hints.append(f"if `{name}` should be the function {close_function}, call it: {close_function}(x)")
         hints.append("give every input a value: " + " ".join(f"{name}=..." for name in missing))
         raise BindingError(
             "missing value" + ("s" if len(missing) > 1 else "") + " for " + ", ".join(missing),
@@ -91,7 +90,7 @@ def bind(graph: Graph, values: Mapping[str, float]) -> tuple[dict[str, float], l
             )
     warnings = [
         f"{name}={format_number(float(values[name]))} is not used: the program has no input named {name}"
-        + (f" (did you mean {close[0]}?)" if (close := difflib.get_close_matches(name, list(graph.inputs), n=1)) else "")
+        + (f" (did you mean {close}?)" if (close := closest(name, graph.inputs)) else "")
         for name in unused
     ]
     return point, warnings

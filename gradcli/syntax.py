@@ -65,11 +65,13 @@ def _describe_expected(expected: set[str], in_call: bool, open_count: int) -> st
     return ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1]
 
 
-def syntax_error(source: str, exc) -> ProgramSyntaxError:
-    """A ProgramSyntaxError for one of Lark's UnexpectedInput exceptions."""
-    from lark.exceptions import UnexpectedCharacters
+def syntax_error(source: str, exc, unexpected_characters: type) -> ProgramSyntaxError:
+    """A ProgramSyntaxError for one of Lark's UnexpectedInput exceptions.
 
-    if isinstance(exc, UnexpectedCharacters):
+    `unexpected_characters` is the lexer's error class of the Lark runtime that
+    raised `exc` (the standalone parser defines its own copy of Lark's classes).
+    """
+    if isinstance(exc, unexpected_characters):
         position = exc.pos_in_stream
         char = source[position]
         return ProgramSyntaxError(

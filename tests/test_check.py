@@ -14,7 +14,6 @@ gradcli itself. Layers:
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import math
@@ -391,7 +390,7 @@ WRONG_SIN_RULES = {
 @pytest.fixture(params=list(WRONG_SIN_RULES))
 def wrong_sin(request, monkeypatch):
     op = gradcli.ops.OPS["sin"]
-    wrong = dataclasses.replace(op, partials=WRONG_SIN_RULES[request.param])
+    wrong = op._replace(partials=WRONG_SIN_RULES[request.param])
     # The parser builds nodes from OPS and validates calls through FUNCTIONS: patch both.
     monkeypatch.setitem(gradcli.ops.OPS, "sin", wrong)
     monkeypatch.setitem(gradcli.ops.FUNCTIONS, "sin", wrong)
