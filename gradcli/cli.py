@@ -100,7 +100,31 @@ def output_options(command):
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_TEXT)
+class LazyGroup(click.Group):
+    """A group whose commands in other modules are imported only when used.
+
+    Every option a command declares costs start-up time when its module is
+    imported; `gradcli eval` should not pay for the other commands.
+    """
+
+    lazy_commands = {
+        "graph": "gradcli.cli_pictures:graph_command",
+        "explain": "gradcli.cli_pictures:explain_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands and name not in self.commands:
+            import importlib
+
+            module_name, attribute = self.lazy_commands[name].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attribute), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_TEXT)
 @click.version_option(__version__, "--version", prog_name="gradcli")
 def cli() -> None:
     """gradcli: values and gradients of expressions and small programs, node by node.

@@ -76,6 +76,12 @@ class NonFiniteError(GradcliError):
     kind = "overflow"
 
 
+class ToolError(GradcliError):
+    """An external program gradcli needs (Graphviz's dot) is missing or failed."""
+
+    kind = "tool"
+
+
 class InputError(GradcliError):
     """A file or stream that cannot be read, or options that do not fit."""
 

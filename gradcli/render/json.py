@@ -66,6 +66,36 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict:
     }
 
 
+def picture_to_dict(picture) -> dict:
+    """`gradcli graph --json`: every node and edge of a gradcli.picture.Picture."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "graph",
+        "program": picture.program,
+        "point": {name: number(value) for name, value in picture.point.items()},
+        "output": picture.output,
+        "wrt": picture.wrt,
+        "nodes": [
+            {
+                "id": node.id,
+                "name": node.name,
+                "text": node.text,
+                "op": node.op,
+                "role": node.role,
+                "value": number(node.value),
+                "adjoint": number(node.adjoint),
+                "tangent": number(node.tangent) if node.tangent is not None else None,
+                "feeds_output": node.feeds_output,
+            }
+            for node in picture.nodes
+        ],
+        "edges": [
+            {"source": e.source, "target": e.target, "argument": e.argument, "partial": number(e.partial)}
+            for e in picture.edges
+        ],
+    }
+
+
 def error_to_dict(error: GradcliError) -> dict:
     body: dict = {"type": error.kind, "message": error.message, "hint": error.hint}
     if error.span is not None and error.source is not None:
