@@ -220,3 +220,39 @@ def test_the_readme_picture_is_up_to_date(run, tmp_path):
     with open(os.path.join(samples, "olah.svg"), encoding="utf-8") as committed:
         assert texts(committed.read()) == texts(fresh.read_text(encoding="utf-8"))
     assert "adjoint = 5" in texts(fresh.read_text(encoding="utf-8"))
+
+
+# -- gradcli explain through the command line ------------------------------------------
+
+
+def test_explain_olah_from_the_command_line(run):
+    code, out, err = run("explain", "(a+b)*(b+1)", "a=2", "b=1", "--wrt", "b", "--no-color")
+    assert (code, err) == (0, "")
+    # seed 1: c = 3, d = 2, e = 6; dc = 2, dd = 3; db sums the two paths, 1*2 + 1*3 = 5
+    for line in ("c = a + b = 3", "d = b + 1 = 2", "e = c * d = 6", "dc = de * 2 = 2", "dd = de * 3 = 3",
+                 "db += dc * 1 = 5", "b -> c -> e: 1 * 2 = 2", "b -> d -> e: 1 * 3 = 3"):
+        assert line in out
+
+
+def test_explain_json_is_strict_and_complete(run):
+    code, out, _ = run("explain", "2*(x*y + max(z, w))", "x=3", "y=-4", "z=2", "w=-1", "--wrt", "w", "--json")
+    assert code == 0
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
+    assert data["schema_version"] == 1 and data["command"] == "explain"
+    assert data["gradient"] == {"x": -8, "y": 6, "z": 2, "w": 0}  # seed 2
+    assert data["paths"]["count"] == 1 and data["paths"]["sum"] == 0  # max routes nothing to w
+
+
+def test_explain_errors(run):
+    code, out, err = run("explain", "(a+b)*(b+1)", "a=2", "b=1", "--wrt", "q")
+    assert code == 2 and out == "" and "no input named q" in err
+    code, out, err = run("explain", "(a+b", "a=2")
+    assert code == 2 and out == "" and "never closed" in err
+
+
+def test_explain_cuts_long_passes(run):
+    program = "; ".join(f"t{i} = sin(t{i - 1})" if i else "t0 = sin(x)" for i in range(200))
+    code, out, _ = run("explain", program, "x=0.5", "--no-color", "--max-lines", "10")
+    assert code == 0 and "t199 = sin(t198)" in out and "t100 = sin(t99)" not in out
+    code, out, _ = run("explain", program, "x=0.5", "--no-color", "--max-lines", "0")
+    assert "t100 = sin(t99)" in out
