@@ -110,6 +110,7 @@ class LazyGroup(click.Group):
     lazy_commands = {
         "graph": "gradcli.cli_pictures:graph_command",
         "explain": "gradcli.cli_pictures:explain_command",
+        "test": "gradcli.cli_suite:test_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
