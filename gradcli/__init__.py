@@ -10,9 +10,16 @@ The Python API:
 
 __version__ = "0.1.0"
 
-# Only standard-library modules load here; Lark is imported on the first parse.
-from .errors import GradcliError
-from .evaluation import Evaluation, evaluate
-from .parser import parse
-
 __all__ = ["Evaluation", "GradcliError", "evaluate", "parse", "__version__"]
+
+# The API loads on first use (PEP 562), so that importing a submodule, such as
+# the pytest plugin in every pytest run, does not load the engine with it.
+_API = {"Evaluation": "evaluation", "evaluate": "evaluation", "parse": "parser", "GradcliError": "errors"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'gradcli' has no attribute {name!r}")
