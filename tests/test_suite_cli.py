@@ -170,6 +170,7 @@ def test_junit_report(run, tmp_path):
     cases = root.findall(".//testcase")
     assert [c.get("name") for c in cases] == ["fine", "regression"]
     assert cases[0].find("failure") is None and cases[1].find("failure") is not None
+    assert all(c.get("file") is None and c.get("line") is None for c in cases)  # not in the JUnit schema
     assert "\x1b" not in report.read_text(encoding="utf-8")
 
 
