@@ -57,7 +57,7 @@ import statistics
 import sys
 import time
 
-from machine_info import cpu_model
+from machine_info import host
 import tracemalloc
 
 import gradcli
@@ -313,15 +313,10 @@ def grammar_load_seconds(repeats: int = 20) -> float:
 
 
 def machine() -> dict:
-    cpu = cpu_model()
     import lark
 
     return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "loadavg_at_start": os.getloadavg(),  # the machine is shared: other work inflates medians
-        "machine": platform.machine(),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
+        **host(),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "executable": sys.executable,

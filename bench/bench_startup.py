@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -43,7 +42,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine_info import cpu_model
+from machine_info import host
 
 HEADLINE = ["eval", "(a+b)*(b+1)", "a=2", "b=1"]
 TARGET_RATIO = 6.0  # headline --json within 6x of `python -c pass`
@@ -134,18 +133,13 @@ def importtime(python: str, top: int, env: dict[str, str]) -> dict:
 
 
 def machine(python: str) -> dict:
-    cpu = cpu_model()
     version = subprocess.run(
         [python, "-c", "import sys, importlib.metadata as m; "
          "print(sys.version.split()[0], *(m.version(p) for p in ('click', 'lark', 'rich', 'gradcli')))"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
     return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "loadavg_at_start": os.getloadavg(),  # the machine is shared: other work inflates medians
-        "machine": platform.machine(),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
+        **host(),
         "python": python,
         "python_version": version[0],
         "click": version[1],

@@ -11,3 +11,18 @@ def cpu_model() -> str:
     except OSError:
         pass
     return "unknown"
+
+
+def host() -> dict:
+    """When and on what a benchmark ran; the load matters because the machine is shared."""
+    import os
+    import platform
+    import time
+
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "loadavg_at_start": os.getloadavg(),  # other work on the machine inflates medians
+        "machine": platform.machine(),
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+    }

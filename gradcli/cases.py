@@ -88,6 +88,15 @@ class SuiteSpec(NamedTuple):
     cases: list[CaseSpec]
 
 
+def display_path(path: str, start: str = os.curdir) -> str:
+    """`path` relative to `start` when it lies below it (GitHub annotates repository-relative paths)."""
+    try:
+        relative = os.path.relpath(path, start)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith(os.pardir) else relative
+
+
 def find_case_files(paths: list[str]) -> list[str]:
     """The case files named, and every *.grad.toml below the directories named, sorted."""
     found: list[str] = []

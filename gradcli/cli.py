@@ -190,6 +190,17 @@ def report_warnings(messages: list[str]) -> None:
         click.echo(f"warning: {message}", err=True)
 
 
+def evaluate_arguments(args, program_file, mode: str = "reverse", wrt: str | None = None):
+    """The program and NAME=VALUE arguments of a command, evaluated; warnings go to stderr."""
+    from .evaluation import evaluate
+    from .point import parse_assignments
+
+    source, assignments = read_program(args, program_file)
+    result = evaluate(source, parse_assignments(assignments), mode=mode, wrt=wrt)
+    report_warnings([w.message for w in result.warnings])
+    return result
+
+
 @cli.command("eval", cls=ProgramCommand, epilog=EXIT_CODES_TEXT)
 @click.argument("args", nargs=-1, metavar="PROGRAM [NAME=VALUE]...")
 @click.option("-f", "--file", "program_file", metavar="FILE", help="Read the program from FILE ('-' for stdin).")
@@ -209,12 +220,7 @@ def eval_command(args, program_file, mode, wrt, max_nodes, json_output, no_color
     PROGRAM is an expression or statements separated by ';' or new lines;
     '-' reads it from stdin. Give each input as NAME=VALUE.
     """
-    from .evaluation import evaluate
-    from .point import parse_assignments
-
-    source, assignments = read_program(args, program_file)
-    result = evaluate(source, parse_assignments(assignments), mode=mode, wrt=wrt)
-    report_warnings([w.message for w in result.warnings])
+    result = evaluate_arguments(args, program_file, mode, wrt)
     if json_output:
         from .render.json import dumps, evaluation_to_dict
 

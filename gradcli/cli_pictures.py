@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .cli import EXIT_CODES_TEXT, ProgramCommand, output_options, print_all, read_program, report_warnings
+from .cli import EXIT_CODES_TEXT, ProgramCommand, evaluate_arguments, output_options, print_all
 from .errors import EXIT_OK, InputError
 
 GRAPH_FORMATS = ("terminal", "dot", "mermaid", "svg", "png")
@@ -21,16 +21,6 @@ _FORMAT_BY_EXTENSION = {
     ".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot",
     ".mmd": "mermaid", ".mermaid": "mermaid", ".md": "mermaid", ".txt": "terminal",
 }
-
-
-def _evaluate(args, program_file, wrt):
-    from .evaluation import evaluate
-    from .point import parse_assignments
-
-    source, assignments = read_program(args, program_file)
-    result = evaluate(source, parse_assignments(assignments), mode="reverse", wrt=wrt)
-    report_warnings([w.message for w in result.warnings])
-    return result
 
 
 def _graph_format(requested: str | None, output_path: str | None, json_output: bool) -> str:
@@ -83,7 +73,7 @@ def graph_command(args, program_file, wrt, graph_format, output_path, max_nodes,
     from .picture import picture
 
     chosen = _graph_format(graph_format, output_path, json_output)
-    result = picture(_evaluate(args, program_file, wrt))
+    result = picture(evaluate_arguments(args, program_file, wrt=wrt))
     # Everything is rendered before anything is written: a failure leaves no partial output.
     if chosen == "terminal":
         from .render.graph_terminal import render_graph
@@ -91,7 +81,9 @@ def graph_command(args, program_file, wrt, graph_format, output_path, max_nodes,
         if output_path is None:
             print_all(no_color, render_graph(result, max_nodes))
             return EXIT_OK
-        data = _plain_text(render_graph(result, max_nodes)).encode("utf-8")
+        from .render import plain_text
+
+        data = plain_text(render_graph(result, max_nodes), width=120).encode("utf-8")
     elif chosen == "json":
         from .render.json import dumps, picture_to_dict
 
@@ -113,15 +105,6 @@ def graph_command(args, program_file, wrt, graph_format, output_path, max_nodes,
             data = render_with_dot(data.decode("utf-8"), chosen)
     _write(data, output_path, binary=chosen == "png")
     return EXIT_OK
-
-
-def _plain_text(renderable) -> str:
-    from rich.console import Console
-
-    console = Console(width=120, color_system=None, highlight=False, soft_wrap=False)
-    with console.capture() as captured:
-        console.print(renderable)
-    return captured.get()
 
 
 def _write(data: bytes, output_path: str | None, binary: bool) -> None:
@@ -169,7 +152,7 @@ def explain_command(args, program_file, wrt, path_limit, max_lines, json_output,
 
     if wrt is not None and wrt.strip() == "":
         raise InputError("--wrt needs an input name", hint="e.g. --wrt b")
-    result = explain(_evaluate(args, program_file, None), wrt=wrt, path_limit=path_limit)
+    result = explain(evaluate_arguments(args, program_file), wrt=wrt, path_limit=path_limit)
     if json_output:
         from .render.explain import explanation_to_dict
         from .render.json import SCHEMA_VERSION, dumps

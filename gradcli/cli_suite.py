@@ -15,9 +15,6 @@ from .cli import EXIT_CODES_TEXT, output_options, print_all
 from .errors import EXIT_CANNOT_COMPUTE, EXIT_CHECK_FAILED, EXIT_OK, InputError
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
 
 @click.command("test", epilog=EXIT_CODES_TEXT)
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
@@ -42,7 +39,7 @@ def test_command(paths, update, junit_path, jsonl, json_output, no_color) -> int
 
     if json_output:
         raise InputError("gradcli test writes JSON as --jsonl (one object per case)", hint="use --jsonl")
-    ci = _flag("CI")
+    ci = suite.env_flag("CI")
     files = cases.find_case_files(list(paths) or ["."])
     if not files:
         raise InputError(f"no case files (*{cases.SUFFIX}) in {', '.join(paths) or '.'}",
@@ -60,7 +57,7 @@ def test_command(paths, update, junit_path, jsonl, json_output, no_color) -> int
             continue
         file_results = []
         for case in spec.cases:
-            result = suite.run_case(case, _shown_path(path), ci=ci, update=update)
+            result = suite.run_case(case, cases.display_path(path), ci=ci, update=update)
             file_results.append(result)
             if jsonl:
                 from .render.json import dumps
@@ -78,7 +75,7 @@ def test_command(paths, update, junit_path, jsonl, json_output, no_color) -> int
         # Strictly valid against the common JUnit schema, which has no file/line
         # attributes; on GitHub the annotations carry the locations instead.
         _write_text(junit_path, to_junit_xml(results, locations=False))
-    if _flag("GITHUB_ACTIONS"):
+    if suite.env_flag("GITHUB_ACTIONS"):
         _github(results)
     if jsonl:
         from .render.json import dumps
@@ -97,12 +94,6 @@ def test_command(paths, update, junit_path, jsonl, json_output, no_color) -> int
     if broken or any(r.status == "error" for r in results):
         return EXIT_CANNOT_COMPUTE
     return EXIT_CHECK_FAILED if any(r.status == "fail" for r in results) else EXIT_OK
-
-
-def _shown_path(path: str) -> str:
-    """Relative to the working directory when inside it: GitHub annotates repository-relative paths."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith(os.pardir) else relative
 
 
 def _github(results) -> None:

@@ -16,18 +16,12 @@ package itself.
 
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 import pytest
 
 SUFFIX = ".grad.toml"  # gradcli.cases.SUFFIX, repeated so that collection needs no gradcli import
 _UPDATED = pytest.StashKey[list]()
-
-
-def _flag(name: str) -> bool:
-    """As gradcli.cli_suite._flag (not imported: it pulls in click)."""
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def pytest_collect_file(file_path, parent):
@@ -88,7 +82,7 @@ class GradCaseFile(pytest.File):
     def collect(self):
         from gradcli import cases
 
-        display = _display_path(str(self.path), str(self.config.invocation_params.dir))
+        display = cases.display_path(str(self.path), str(self.config.invocation_params.dir))
         try:
             spec = cases.load(str(self.path))
         except cases.CaseFileError as error:
@@ -111,7 +105,7 @@ class GradCaseItem(pytest.Item):
     def runtest(self) -> None:
         from gradcli import suite
 
-        result = suite.run_case(self.case, self.display, ci=_flag("CI"))
+        result = suite.run_case(self.case, self.display, ci=suite.env_flag("CI"))
         if any(point.status == "recorded" for point in result.points):
             self._record(result)
         if result.status in ("fail", "error"):
@@ -150,11 +144,3 @@ class GradCaseItem(pytest.Item):
     def reportinfo(self):
         return self.path, (self.case.line - 1 if self.case.line else None), f"case {self.name}"
 
-
-def _display_path(path: str, start: str) -> str:
-    """`path` relative to where pytest was started, when it lies below it."""
-    try:
-        relative = os.path.relpath(path, start)
-    except ValueError:  # another drive (Windows)
-        return path
-    return path if relative.startswith(os.pardir) else relative

@@ -11,6 +11,7 @@ reports and the pytest plugin all render these results.
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import NamedTuple
 
@@ -54,6 +55,11 @@ class CaseResult(NamedTuple):
     seconds: float
 
 
+def env_flag(name: str) -> bool:
+    """Whether an environment variable such as CI is set to something other than empty, 0, false or no."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def close_enough(actual: float, expected: float, rtol: float, atol: float) -> bool:
     if math.isnan(expected) or math.isnan(actual):
         return math.isnan(expected) and math.isnan(actual)
@@ -63,12 +69,14 @@ def close_enough(actual: float, expected: float, rtol: float, atol: float) -> bo
 
 
 def _compare(what: str, expected: float, actual: float, spec: PointSpec) -> Comparison:
-    error = abs(actual - expected) if math.isfinite(actual) and math.isfinite(expected) else math.inf
-    if close_enough(actual, expected, spec.rtol, spec.atol):
-        error = 0.0 if not math.isfinite(error) else error
-    scale = max(abs(actual), abs(expected))
-    relative = error / scale if scale > 0 and math.isfinite(error) else (0.0 if error == 0 else math.inf)
-    return Comparison(what, expected, actual, error, relative, close_enough(actual, expected, spec.rtol, spec.atol))
+    ok = close_enough(actual, expected, spec.rtol, spec.atol)
+    if math.isfinite(actual) and math.isfinite(expected):
+        error = abs(actual - expected)
+        scale = max(abs(actual), abs(expected))
+        relative = error / scale if scale > 0 else 0.0
+    else:  # equal infinities or both NaN agree exactly; anything else is infinitely off
+        error = relative = 0.0 if ok else math.inf
+    return Comparison(what, expected, actual, error, relative, ok)
 
 
 def run_case(case: CaseSpec, file: str, ci: bool = False, update: bool = False) -> CaseResult:

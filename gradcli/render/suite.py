@@ -84,9 +84,6 @@ def totals_line(results: list[CaseResult], updated: list[str]) -> Text:
 
 def failure_text(result: CaseResult, width: int = 100) -> str:
     """The failure report as plain text (no escape codes)."""
-    from rich.console import Console
+    from . import plain_text
 
-    console = Console(width=width, color_system=None, highlight=False, soft_wrap=False)
-    with console.capture() as captured:
-        console.print(failure_details(result))
-    return captured.get()
+    return plain_text(failure_details(result), width)
