@@ -213,13 +213,28 @@ def evaluate_arguments(args, program_file, mode: str = "reverse", wrt: str | Non
     "--max-nodes", type=click.IntRange(min=0), default=40, show_default=True,
     help="Rows of the per-node table before it is cut (0: all).",
 )
+@click.option("--points", "points_path", metavar="FILE",
+              help="Evaluate at every point of FILE (CSV with a header, or JSON Lines; '-' for stdin).")
+@click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]),
+              help="Output of --points (default: the format of the points).")
+@click.option("--on-error", type=click.Choice(["stop", "skip", "null"]), default="stop", show_default=True,
+              help="A point that cannot be evaluated, with --points: stop there, leave it out, or write it without numbers.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr for --points (default: when stderr is a terminal).")
 @output_options
-def eval_command(args, program_file, mode, wrt, max_nodes, json_output, no_color) -> int:
+def eval_command(args, program_file, mode, wrt, max_nodes, points_path, output_format, on_error, progress,
+                 json_output, no_color) -> int:
     """Evaluate PROGRAM at a point: its value, gradient and every node.
 
     PROGRAM is an expression or statements separated by ';' or new lines;
-    '-' reads it from stdin. Give each input as NAME=VALUE.
+    '-' reads it from stdin. Give each input as NAME=VALUE. With --points,
+    evaluate at every point of a file instead: one output row per point,
+    with the value and every partial; NAME=VALUE then fixes an input for all points.
     """
+    if points_path is not None:
+        return _eval_points(args, program_file, mode, wrt, points_path, output_format, on_error, progress, json_output)
+    if output_format is not None:
+        raise InputError("--format applies to --points", hint="add --points FILE, or use --json for one point")
     result = evaluate_arguments(args, program_file, mode, wrt)
     if json_output:
         from .render.json import dumps, evaluation_to_dict
@@ -230,6 +245,23 @@ def eval_command(args, program_file, mode, wrt, max_nodes, json_output, no_color
 
         print_all(no_color, summary(result), "", node_table(result, max_nodes))
     return EXIT_OK
+
+
+def _eval_points(args, program_file, mode, wrt, points_path, output_format, on_error, progress, json_output) -> int:
+    from .cli_batch import run_points
+    from .point import parse_assignments
+
+    if wrt is not None or mode != "reverse":
+        raise InputError("--wrt and --mode forward show one point's nodes; --points gives gradients only",
+                         hint="drop --wrt/--mode, or evaluate one point without --points")
+    if json_output and output_format == "csv":
+        raise InputError("--json and --format csv do not go together", hint="--json with --points writes JSON Lines")
+    source, assignments = read_program(args, program_file)
+    if points_path == "-" and (program_file == "-" or (args and args[0] == "-")):
+        raise InputError("the program and the points cannot both come from stdin", hint="put one of them in a file")
+    show = sys.stderr.isatty() if progress is None else progress
+    return run_points(source, parse_assignments(assignments), points_path,
+                      "jsonl" if json_output else output_format, on_error, show)
 
 
 @cli.command("check", cls=ProgramCommand, epilog=EXIT_CODES_TEXT)

@@ -8,6 +8,14 @@ read it; no derivative is written anywhere else.
 argument values and the already computed output, so exp, tanh and sigmoid
 reuse their output the way autograd's `ans` does.
 
+Each rule is written once for two engines: its third parameter `m` is a math
+namespace, `SCALAR` (Python floats, the default) or the one `array_math()`
+builds over NumPy for batch evaluation. Rules therefore use `m.where` rather
+than `if`, and `SCALAR`'s functions follow IEEE arithmetic as NumPy does
+(log(0) = -inf, 0^-1 = inf) instead of raising, so that computing both sides
+of a `where` is safe. Forward functions raise on domain errors instead; the
+scalar forward loop turns that into an error naming the node.
+
 Conventions at non-differentiable points (documented in the README): gradcli
 returns the minimum-norm subgradient, which always lies between the left and
 right derivatives: abs'(0) = 0, relu'(0) = 0, and tied arguments of max/min
@@ -19,7 +27,9 @@ is +-inf. `kink(args)` names such points so that they can be reported.
 from __future__ import annotations
 
 import cmath
+import functools
 import math
+from types import SimpleNamespace
 from typing import Callable, NamedTuple, Sequence
 
 Args = Sequence[float]
@@ -32,7 +42,8 @@ class Op(NamedTuple):
     min_args: int
     max_args: int | None  # None: any number from min_args up
     forward: Callable[..., float] | None  # None for leaves (input, const)
-    partials: Callable[[Args, float], tuple[float, ...]] | None
+    # partials(args, out, m=SCALAR): see the module docstring for `m`.
+    partials: Callable[..., tuple[float, ...]] | None
     domain: str = ""  # where forward is defined, for error messages
     kink: Callable[[Args], str | None] | None = None
     summary: str = ""  # one line for help text and docs
@@ -44,6 +55,13 @@ class Op(NamedTuple):
     # Which smooth piece of the op the arguments are on (the sign for abs, the
     # winner for max): a change between two points means a kink lies between.
     branch: Callable[[Args], object] | None = None
+    # The forward on NumPy arrays, given the numpy module (None: `forward`
+    # already works on arrays, as the arithmetic operators do).
+    array_forward: Callable[..., Callable] | None = None
+    # True when `partials` takes a fourth argument saying whether its last
+    # argument varies: if not, that partial is never used and costs a
+    # transcendental function per element in the batch engine, so it is skipped.
+    constant_args: bool = False
 
     def complex_function(self) -> Callable[..., complex]:
         return self.complex_forward or self.forward
@@ -59,11 +77,41 @@ class Op(NamedTuple):
         return f"{self.min_args} or {self.max_args} arguments"
 
 
+# -- the scalar math namespace: IEEE results where `math` would raise ---------------------
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator, with IEEE results instead of ZeroDivisionError."""
     if denominator == 0.0:
-        return math.copysign(math.inf, numerator) if numerator != 0.0 else math.nan
+        if numerator == 0.0 or numerator != numerator:
+            return math.nan
+        return math.copysign(math.inf, numerator)
     return numerator / denominator
+
+
+def _ieee_pow(base: float, exponent: float) -> float:
+    try:
+        return math.pow(base, exponent)
+    except OverflowError:
+        odd = exponent == int(exponent) and int(exponent) % 2 == 1
+        return math.copysign(math.inf, base) if odd else math.inf
+    except (ValueError, ZeroDivisionError):
+        return math.inf if base == 0.0 else math.nan  # 0^-p, or a negative base^non-integer
+
+
+def _ieee_log(x: float) -> float:
+    try:
+        return math.log(x)
+    except ValueError:
+        return -math.inf if x == 0.0 else math.nan
+
+
+def _where(condition, if_true, if_false):
+    return if_true if condition else if_false
+
+
+def _sign(x: float) -> int:
+    return (x > 0.0) - (x < 0.0)
 
 
 def _sigmoid(x: float) -> float:
@@ -76,24 +124,65 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def _sigmoid_partials(args: Args, out: float) -> tuple[float]:
-    # out * (1 - out) loses every digit once out rounds to 1 (x > 37): there,
-    # 1 - out is sigmoid(-x), computed directly.
-    if out <= 0.5:
-        return (out * (1.0 - out),)
-    return (out * _sigmoid(-args[0]),)
+SCALAR = SimpleNamespace(
+    sin=math.sin, cos=math.cos, sinh=math.sinh, cosh=math.cosh, exp=math.exp, sqrt=math.sqrt,
+    hypot=math.hypot, log=_ieee_log, pow=_ieee_pow, divide=_ratio, where=_where,
+    sign=lambda x: float(_sign(x)), sigmoid=_sigmoid,
+)
 
 
-def _tanh_partials(args: Args, out: float) -> tuple[float]:
+def array_math(np) -> SimpleNamespace:
+    """The same namespace over NumPy arrays, for the batch engine (numpy is passed in, not imported here)."""
+
+    def sigmoid(x):
+        value = np.exp(-x)
+        value += 1.0
+        np.reciprocal(value, out=value)  # in place: one array, not three
+        # Below -709, e^-x overflows and the textbook form gives 0; the scalar
+        # form e^x / (1 + e^x) keeps the tiny value there.
+        far = x <= -709.0
+        if far.any():
+            z = np.exp(x[far])
+            value[far] = z / (1.0 + z)
+        return value
+
+    def where(condition, if_true, if_false):
+        # A condition on constants alone (p == 0 in x^p) is a plain bool: no array to build.
+        if type(condition) is bool:
+            return if_true if condition else if_false
+        return np.where(condition, if_true, if_false)
+
+    return SimpleNamespace(
+        sin=np.sin, cos=np.cos, sinh=np.sinh, cosh=np.cosh, exp=np.exp, sqrt=np.sqrt,
+        hypot=np.hypot, log=np.log, pow=np.power, divide=np.divide, where=where,
+        sign=np.sign, sigmoid=sigmoid,
+    )
+
+
+# -- rules with more than one line --------------------------------------------------------
+
+
+def _sigmoid_partials(args: Args, out: float, m=SCALAR) -> tuple[float]:
+    # out * (1 - out), as the CS231n notes compute it, while out <= 1/2; above,
+    # 1 - out loses digits to the rounding of out (every digit once out rounds
+    # to 1, x > 37), so it is sigmoid(-x), computed directly.
+    return (m.where(out <= 0.5, out * (1.0 - out), out * m.sigmoid(-args[0])),)
+
+
+def _tanh_partials(args: Args, out: float, m=SCALAR) -> tuple[float]:
     # sech^2 x = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation, unlike
     # 1 - tanh^2 x near |tanh x| = 1, and no overflow.
-    e = math.exp(-2.0 * abs(args[0]))
+    e = m.exp(-2.0 * abs(args[0]))
     return (4.0 * e / ((1.0 + e) * (1.0 + e)),)
 
 
 def _softplus(x: float) -> float:
     # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for any finite x.
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _array_softplus(np):
+    return lambda x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def _log(x: float, base: float | None = None) -> float:
@@ -104,33 +193,30 @@ def _log(x: float, base: float | None = None) -> float:
     return math.log(x) / math.log(base)
 
 
-def _log_partials(args: Args, out: float) -> tuple[float, ...]:
+def _array_log(np):
+    return lambda x, base=None: np.log(x) if base is None else np.log(x) / np.log(base)
+
+
+def _log_partials(args: Args, out: float, m=SCALAR) -> tuple[float, ...]:
     x = args[0]
-    if len(args) == 1:
+    if len(args) == 1:  # the arity is fixed per node, so this `if` is not about values
         return (1.0 / x,)
     base = args[1]
-    log_base = math.log(base)
+    log_base = m.log(base)
     return (1.0 / (x * log_base), -out / (base * log_base))
 
 
-def _pow_partials(args: Args, out: float) -> tuple[float, float]:
+def _pow_partials(args: Args, out: float, m=SCALAR, exponent_varies: bool = True) -> tuple[float, float]:
     base, exponent = args
-    if base == 0.0:
-        # x^p at 0: slope 0 for p > 1 (and p = 0), 1 for p = 1, +inf for 0 < p < 1.
-        d_base = 1.0 if exponent == 1.0 else (math.inf if 0.0 < exponent < 1.0 else 0.0)
-    else:
-        try:
-            d_base = exponent * math.pow(base, exponent - 1.0)
-        except OverflowError:
-            d_base = math.copysign(math.inf, exponent * out * base)
+    # p x^(p-1) in IEEE arithmetic is right at x = 0 too: 0 for p > 1, 1 for
+    # p = 1, +inf for 0 < p < 1; only p = 0 needs its own case (0 * inf).
+    d_base = m.where(exponent == 0.0, 0.0, exponent * m.pow(base, exponent - 1.0))
+    if not exponent_varies:
+        # x^2 and the like: the batch engine skips a log per element (see `Op.constant_args`).
+        return d_base, 0.0
     # d/dp x^p = x^p log x: defined for x > 0, tends to 0 at x = 0 (p > 0),
-    # undefined for x < 0 (x^p is only real at integer p there).
-    if base > 0.0:
-        d_exponent = out * math.log(base)
-    elif base == 0.0:
-        d_exponent = 0.0
-    else:
-        d_exponent = math.nan
+    # NaN for x < 0 (x^p is only real at integer p there): IEEE log says so.
+    d_exponent = m.where(base == 0.0, 0.0, out * m.log(base))
     return d_base, d_exponent
 
 
@@ -154,10 +240,11 @@ def _pow_branch(args: Args) -> int:
     return _sign(base)
 
 
-def _extremum_partials(args: Args, out: float) -> tuple[float, ...]:
-    # Ties share the derivative equally: the minimum-norm subgradient.
-    tied = sum(1 for a in args if a == out)
-    return tuple(1.0 / tied if a == out else 0.0 for a in args)
+def _extremum_partials(args: Args, out: float, m=SCALAR) -> tuple[float, ...]:
+    # Ties share the derivative equally: the minimum-norm subgradient. The
+    # comparisons count as 0/1, on floats and arrays alike.
+    tied = sum(a == out for a in args)
+    return tuple((a == out) / tied for a in args)
 
 
 def _extremum_kink(name: str) -> Callable[[Args], str | None]:
@@ -169,12 +256,10 @@ def _extremum_kink(name: str) -> Callable[[Args], str | None]:
     return kink
 
 
-def _atan2_partials(args: Args, out: float) -> tuple[float, float]:
+def _atan2_partials(args: Args, out: float, m=SCALAR) -> tuple[float, float]:
     y, x = args
-    r = math.hypot(y, x)
-    if r == 0.0:
-        return math.nan, math.nan
-    return (x / r) / r, (-y / r) / r
+    r = m.hypot(y, x)  # (x / r) / r rather than x / r^2, which underflows; NaN at the origin
+    return m.divide(m.divide(x, r), r), m.divide(m.divide(-y, r), r)
 
 
 def _atan2_branch(args: Args) -> int:
@@ -192,13 +277,9 @@ def _at_unit(name: str) -> Callable[[Args], str | None]:
     return lambda args: f"the slope of {name} is infinite at {args[0]:g}" if abs(args[0]) == 1.0 else None
 
 
-def _unit_slope(args: Args) -> float:
+def _unit_slope(args: Args, m) -> float:
     x = args[0]
-    return _ratio(1.0, math.sqrt((1.0 - x) * (1.0 + x)))
-
-
-def _sign(x: float) -> int:
-    return (x > 0.0) - (x < 0.0)
+    return m.divide(1.0, m.sqrt((1.0 - x) * (1.0 + x)))
 
 
 def _complex_sigmoid(z: complex) -> complex:
@@ -241,63 +322,78 @@ _OPS = [
     # Leaves: their values come from the point (input) or the program text (const).
     Op("input", 0, 0, None, None, summary="a free input of the program"),
     Op("const", 0, 0, None, None, summary="a number or the constants pi and e"),
-    Op("id", 1, 1, lambda x: x, lambda a, out: (1.0,), summary="a name bound to an existing node"),
-    Op("add", 2, 2, lambda a, b: a + b, lambda a, out: (1.0, 1.0), summary="a + b"),
-    Op("sub", 2, 2, lambda a, b: a - b, lambda a, out: (1.0, -1.0), summary="a - b"),
-    Op("mul", 2, 2, lambda a, b: a * b, lambda a, out: (a[1], a[0]), summary="a * b"),
-    Op("div", 2, 2, lambda a, b: a / b, lambda a, out: (1.0 / a[1], -out / a[1]),
+    Op("id", 1, 1, lambda x: x, lambda a, out, m=SCALAR: (1.0,), summary="a name bound to an existing node"),
+    Op("add", 2, 2, lambda a, b: a + b, lambda a, out, m=SCALAR: (1.0, 1.0), summary="a + b"),
+    Op("sub", 2, 2, lambda a, b: a - b, lambda a, out, m=SCALAR: (1.0, -1.0), summary="a - b"),
+    Op("mul", 2, 2, lambda a, b: a * b, lambda a, out, m=SCALAR: (a[1], a[0]), summary="a * b"),
+    Op("div", 2, 2, lambda a, b: a / b, lambda a, out, m=SCALAR: (1.0 / a[1], -out / a[1]),
        domain="a divisor other than 0", summary="a / b"),
-    Op("neg", 1, 1, lambda x: -x, lambda a, out: (-1.0,), summary="-x"),
+    Op("neg", 1, 1, lambda x: -x, lambda a, out, m=SCALAR: (-1.0,), summary="-x"),
     Op("pow", 2, 2, math.pow, _pow_partials,
        domain="x > 0, or x = 0 with p >= 0, or x < 0 with an integer p",
        kink=_pow_kink, summary="x ^ p, x ** p, pow(x, p)",
-       complex_forward=_complex_pow, branch=_pow_branch),
-    Op("sin", 1, 1, math.sin, lambda a, out: (math.cos(a[0]),), complex_forward=cmath.sin),
-    Op("cos", 1, 1, math.cos, lambda a, out: (-math.sin(a[0]),), complex_forward=cmath.cos),
-    Op("tan", 1, 1, math.tan, lambda a, out: (1.0 + out * out,), complex_forward=cmath.tan),
-    Op("asin", 1, 1, math.asin, lambda a, out: (_unit_slope(a),),
-       domain="-1 <= x <= 1", kink=_at_unit("asin"), complex_forward=cmath.asin),
-    Op("acos", 1, 1, math.acos, lambda a, out: (-_unit_slope(a),),
-       domain="-1 <= x <= 1", kink=_at_unit("acos"), complex_forward=cmath.acos),
-    Op("atan", 1, 1, math.atan, lambda a, out: (1.0 / (1.0 + a[0] * a[0]),), complex_forward=cmath.atan),
-    Op("sinh", 1, 1, math.sinh, lambda a, out: (math.cosh(a[0]),), complex_forward=cmath.sinh),
-    Op("cosh", 1, 1, math.cosh, lambda a, out: (math.sinh(a[0]),), complex_forward=cmath.cosh),
-    Op("tanh", 1, 1, math.tanh, _tanh_partials, complex_forward=cmath.tanh),
-    Op("exp", 1, 1, math.exp, lambda a, out: (out,), complex_forward=cmath.exp),
+       complex_forward=_complex_pow, branch=_pow_branch, array_forward=lambda np: np.power,
+       constant_args=True),
+    Op("sin", 1, 1, math.sin, lambda a, out, m=SCALAR: (m.cos(a[0]),), complex_forward=cmath.sin,
+       array_forward=lambda np: np.sin),
+    Op("cos", 1, 1, math.cos, lambda a, out, m=SCALAR: (-m.sin(a[0]),), complex_forward=cmath.cos,
+       array_forward=lambda np: np.cos),
+    Op("tan", 1, 1, math.tan, lambda a, out, m=SCALAR: (1.0 + out * out,), complex_forward=cmath.tan,
+       array_forward=lambda np: np.tan),
+    Op("asin", 1, 1, math.asin, lambda a, out, m=SCALAR: (_unit_slope(a, m),),
+       domain="-1 <= x <= 1", kink=_at_unit("asin"), complex_forward=cmath.asin,
+       array_forward=lambda np: np.arcsin),
+    Op("acos", 1, 1, math.acos, lambda a, out, m=SCALAR: (-_unit_slope(a, m),),
+       domain="-1 <= x <= 1", kink=_at_unit("acos"), complex_forward=cmath.acos,
+       array_forward=lambda np: np.arccos),
+    Op("atan", 1, 1, math.atan, lambda a, out, m=SCALAR: (1.0 / (1.0 + a[0] * a[0]),),
+       complex_forward=cmath.atan, array_forward=lambda np: np.arctan),
+    Op("sinh", 1, 1, math.sinh, lambda a, out, m=SCALAR: (m.cosh(a[0]),), complex_forward=cmath.sinh,
+       array_forward=lambda np: np.sinh),
+    Op("cosh", 1, 1, math.cosh, lambda a, out, m=SCALAR: (m.sinh(a[0]),), complex_forward=cmath.cosh,
+       array_forward=lambda np: np.cosh),
+    Op("tanh", 1, 1, math.tanh, _tanh_partials, complex_forward=cmath.tanh,
+       array_forward=lambda np: np.tanh),
+    Op("exp", 1, 1, math.exp, lambda a, out, m=SCALAR: (out,), complex_forward=cmath.exp,
+       array_forward=lambda np: np.exp),
     Op("log", 1, 2, _log, _log_partials,
        domain="x > 0 (and, for log(x, b), a base b > 0 other than 1)",
-       summary="natural logarithm; log(x, b) is the base-b logarithm", complex_forward=_complex_log),
-    Op("log2", 1, 1, math.log2, lambda a, out: (1.0 / (a[0] * math.log(2.0)),), domain="x > 0",
-       complex_forward=lambda z: cmath.log(z) / math.log(2.0)),
-    Op("log10", 1, 1, math.log10, lambda a, out: (1.0 / (a[0] * math.log(10.0)),), domain="x > 0",
-       complex_forward=cmath.log10),
-    Op("sqrt", 1, 1, math.sqrt, lambda a, out: (_ratio(0.5, out),), domain="x >= 0",
+       summary="natural logarithm; log(x, b) is the base-b logarithm", complex_forward=_complex_log,
+       array_forward=_array_log),
+    Op("log2", 1, 1, math.log2, lambda a, out, m=SCALAR: (1.0 / (a[0] * math.log(2.0)),), domain="x > 0",
+       complex_forward=lambda z: cmath.log(z) / math.log(2.0), array_forward=lambda np: np.log2),
+    Op("log10", 1, 1, math.log10, lambda a, out, m=SCALAR: (1.0 / (a[0] * math.log(10.0)),), domain="x > 0",
+       complex_forward=cmath.log10, array_forward=lambda np: np.log10),
+    Op("sqrt", 1, 1, math.sqrt, lambda a, out, m=SCALAR: (m.divide(0.5, out),), domain="x >= 0",
        kink=_at_zero("the slope of sqrt is infinite at 0"), complex_forward=cmath.sqrt,
-       branch=lambda a: _sign(a[0])),
-    Op("abs", 1, 1, abs, lambda a, out: (float(_sign(a[0])),),
+       branch=lambda a: _sign(a[0]), array_forward=lambda np: np.sqrt),
+    Op("abs", 1, 1, abs, lambda a, out, m=SCALAR: (m.sign(a[0]),),
        kink=_at_zero("abs is not differentiable at 0; gradcli uses 0"),
        complex_forward=lambda z: z if z.real >= 0.0 else -z, analytic=False,
-       branch=lambda a: _sign(a[0])),
+       branch=lambda a: _sign(a[0]), array_forward=lambda np: np.abs),
     Op("sigmoid", 1, 1, _sigmoid, _sigmoid_partials,
-       summary="1 / (1 + e^-x)", complex_forward=_complex_sigmoid),
-    Op("relu", 1, 1, lambda x: x if x > 0.0 else 0.0, lambda a, out: (1.0 if a[0] > 0.0 else 0.0,),
+       summary="1 / (1 + e^-x)", complex_forward=_complex_sigmoid,
+       array_forward=lambda np: array_math(np).sigmoid),
+    Op("relu", 1, 1, lambda x: x if x > 0.0 else 0.0, lambda a, out, m=SCALAR: (m.where(a[0] > 0.0, 1.0, 0.0),),
        kink=_at_zero("relu is not differentiable at 0; gradcli uses 0"), summary="max(x, 0)",
        complex_forward=lambda z: z if z.real > 0.0 else 0.0 * z, analytic=False,
-       branch=lambda a: _sign(a[0])),
-    Op("softplus", 1, 1, _softplus, lambda a, out: (_sigmoid(a[0]),), summary="log(1 + e^x)",
-       complex_forward=_complex_softplus),
+       branch=lambda a: _sign(a[0]), array_forward=lambda np: lambda x: np.where(x > 0.0, x, 0.0)),
+    Op("softplus", 1, 1, _softplus, lambda a, out, m=SCALAR: (m.sigmoid(a[0]),), summary="log(1 + e^x)",
+       complex_forward=_complex_softplus, array_forward=_array_softplus),
     Op("atan2", 2, 2, math.atan2, _atan2_partials,
        kink=lambda a: "atan2 is not differentiable at (0, 0)" if a[0] == 0.0 and a[1] == 0.0 else None,
        summary="atan2(y, x): the angle of the point (x, y)", complex_forward=_complex_atan2,
-       branch=_atan2_branch),
+       branch=_atan2_branch, array_forward=lambda np: np.arctan2),
     Op("max", 2, None, max, _extremum_partials, kink=_extremum_kink("max"),
        summary="the largest argument", analytic=False,
        complex_forward=lambda *z: _pick(z, max(v.real for v in z)),
-       branch=lambda a: tuple(i for i, v in enumerate(a) if v == max(a))),
+       branch=lambda a: tuple(i for i, v in enumerate(a) if v == max(a)),
+       array_forward=lambda np: lambda *a: functools.reduce(np.maximum, a)),
     Op("min", 2, None, min, _extremum_partials, kink=_extremum_kink("min"),
        summary="the smallest argument", analytic=False,
        complex_forward=lambda *z: _pick(z, min(v.real for v in z)),
-       branch=lambda a: tuple(i for i, v in enumerate(a) if v == min(a))),
+       branch=lambda a: tuple(i for i, v in enumerate(a) if v == min(a)),
+       array_forward=lambda np: lambda *a: functools.reduce(np.minimum, a)),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}

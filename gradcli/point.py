@@ -51,8 +51,11 @@ def parse_assignment_texts(pairs: Iterable[str], what: str = "value") -> dict[st
     return point
 
 
-def bind(graph: Graph, values: Mapping[str, float]) -> tuple[dict[str, float], list[str]]:
-    """Check `values` against the graph's inputs: the point, in input order, and warnings."""
+def bind(graph: Graph, values: Mapping[str, float], partial: bool = False) -> tuple[dict[str, float], list[str]]:
+    """Check `values` against the graph's inputs: the point, in input order, and warnings.
+
+    partial=True: inputs without a value are allowed (batch runs take them from a file).
+    """
     for name in values:
         if name in CONSTANTS:
             raise BindingError(
@@ -67,7 +70,7 @@ def bind(graph: Graph, values: Mapping[str, float]) -> tuple[dict[str, float], l
         else:
             missing.append(name)
     unused = [name for name in values if name not in graph.inputs]
-    if missing:
+    if missing and not partial:
         hints = []
         for name in missing:
             close = closest(name, unused)

@@ -1,0 +1,171 @@
+"""`gradcli eval --points`: a program's value and gradient at every point of a file or stream.
+
+Reads points in chunks (batch_io), evaluates each chunk with the NumPy engine
+(batch) and writes its rows before reading the next, so memory stays bounded
+and the row order is kept. Bad rows are reported on stderr with their line
+number; --on-error decides whether they stop the run, are left out, or are
+written without numbers and with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import click
+
+from .errors import EXIT_OK, GradcliError, InputError
+
+SHOWN_ROW_ERRORS = 10  # bad rows reported one by one on stderr; the rest are counted
+
+
+class RowError(GradcliError):
+    """A point that cannot be evaluated, with where it came from (--on-error stop)."""
+
+    kind = "row"
+
+
+def run_points(source: str, fixed: dict[str, float], points_path: str, output_format: str | None,
+               on_error: str, show_progress: bool) -> int:
+    import numpy as np
+
+    from .batch import evaluate_batch
+    from .batch_io import CsvWriter, JsonlWriter, PointsReader, detect_format
+    from .parser import parse
+    from .point import bind
+
+    graph = parse(source)
+    fixed_point, unused = bind(graph, fixed, partial=True)
+    for message in unused:
+        click.echo(f"warning: {message}", err=True)
+    inputs = list(graph.inputs)
+    needed = [name for name in inputs if name not in fixed_point]
+
+    name = "standard input" if points_path == "-" else points_path
+    stream = _open(points_path, name)
+    with stream if points_path != "-" else contextlib.nullcontext(stream):
+        first = stream.readline()
+        input_format = detect_format("" if points_path == "-" else points_path, first)
+        reader = PointsReader(stream, name, input_format, needed, first)
+        both = [column for column in getattr(reader, "header", []) if column in fixed_point]
+        if both:
+            raise InputError(
+                f"{', '.join(both)} is given on the command line and as a column of {name}",
+                hint="drop the fixed value to use the column, or the column to use the fixed value",
+            )
+        fmt = output_format or input_format
+        if fmt == "csv":
+            writer = CsvWriter(sys.stdout, inputs, with_errors=on_error == "null")
+        else:
+            writer = JsonlWriter(sys.stdout, inputs)
+        failed = rows_done = 0
+        with _Progress(show_progress, _size(stream)) as progress:
+            for chunk in reader.chunks():
+                result = evaluate_batch(graph, {**chunk.columns, **fixed_point})
+                points = [chunk.columns[n] if n in chunk.columns else np.full(len(chunk), fixed_point[n]) for n in inputs]
+                numbers = [result.values] + list(result.gradient.values())
+                reasons = dict(chunk.problems)  # a row that cannot be read: its own message wins
+                for row, error in result.errors.items():
+                    reasons.setdefault(row, error.message)
+                keep = None
+                if reasons:
+                    bad_rows = sorted(reasons)
+                    if on_error == "stop":
+                        _write(writer, chunk, points, numbers, {}, np.arange(bad_rows[0]))
+                        raise _row_error(name, chunk, bad_rows[0], reasons, result.errors)
+                    for row in bad_rows:
+                        if failed < SHOWN_ROW_ERRORS:
+                            click.echo(f"error: {name} line {chunk.lines[row]}: {reasons[row]}", err=True)
+                        failed += 1
+                    if on_error == "skip":
+                        keep = np.setdiff1d(np.arange(len(chunk)), bad_rows)
+                messages = {
+                    row: _error_entry(reasons[row], None if row in chunk.problems else result.errors.get(row), fmt)
+                    for row in reasons
+                }
+                _write(writer, chunk, points, numbers, messages, keep)
+                rows_done += len(chunk)
+                progress.advance(len(chunk), chunk.size)
+    sys.stdout.flush()
+    for column in reader.ignored:
+        click.echo(f"warning: {column} in {name} is not an input of the program; it is not in the output", err=True)
+    if failed:
+        what = "left out" if on_error == "skip" else "written without numbers"
+        click.echo(f"{failed} of {rows_done} points could not be evaluated ({what})", err=True)
+    return EXIT_OK
+
+
+def _row_error(name: str, chunk, row: int, reasons: dict, errors: dict) -> RowError:
+    error = None if row in chunk.problems else errors.get(row)
+    return RowError(
+        f"{name} line {chunk.lines[row]}: {reasons[row]}",
+        hint=(error.hint + "; " if error is not None and error.hint else "")
+        + "or run with --on-error skip (leave such points out) or null (write them without numbers)",
+    )
+
+
+def _write(writer, chunk, points, numbers, messages, keep) -> None:
+    from .batch_io import CsvWriter
+
+    if isinstance(writer, CsvWriter):
+        writer.write(points, numbers, messages, keep)
+    else:
+        writer.write(chunk.lines, points, numbers, messages, keep)
+
+
+def _error_entry(reason: str, error: GradcliError | None, fmt: str):
+    if fmt == "csv":
+        return reason
+    return {"type": "input" if error is None else error.kind, "message": reason}
+
+
+def _open(path: str, name: str):
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}", hint="check the path") from None
+
+
+def _size(stream) -> int | None:
+    import stat
+
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+class _Progress:
+    """A rich progress bar on stderr for long runs on a terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool, total_chars: int | None):
+        self.enabled = enabled
+        self.total = total_chars
+        self.bar = None
+        self.points = 0
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            columns = [TextColumn("{task.fields[points]:,} points"), BarColumn(), TimeElapsedColumn()]
+            if self.total:
+                columns.append(TimeRemainingColumn())
+            self.bar = Progress(*columns, console=Console(stderr=True), transient=True, refresh_per_second=4)
+            self.task = self.bar.add_task("points", total=self.total, points=0)
+            self.bar.start()
+        return self
+
+    def advance(self, points: int, chars: int) -> None:
+        self.points += points
+        if self.bar is not None:
+            self.bar.update(self.task, advance=chars, points=self.points)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
