@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 from typing import Iterator, TextIO
@@ -34,13 +35,11 @@ class PointChunk:
     to what is wrong with it; `lines` gives each row's line in the file.
     """
 
-    def __init__(self, columns: dict[str, np.ndarray], lines: np.ndarray, problems: dict[int, str], size: int,
-                 texts: list[str]):
+    def __init__(self, columns: dict[str, np.ndarray], lines: np.ndarray, problems: dict[int, str], size: int):
         self.columns = columns
         self.lines = lines
         self.problems = problems
         self.size = size  # characters of input consumed, for progress
-        self.texts = texts  # each row's line as it was read, without the line break
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -133,13 +132,12 @@ class PointsReader:
         # as the header, and the needed fields all numbers.
         flat = block.replace("\r", "")
         if '"' not in flat and "\n\n" not in flat and not flat.startswith("\n") and _fields_per_line_are(flat, width):
-            texts = flat.splitlines()
             joined = flat.replace("\n", ",").rstrip(",")
             table = _numbers(joined)  # every field a number: one call for the block
             if table is not None and table.size == count * width:
                 table = table.reshape(count, width)
                 columns = {name: table[:, position].copy() for name, position in zip(self.needed, self._positions)}
-                return PointChunk(columns, np.arange(first_line, first_line + count), {}, len(block), texts)
+                return PointChunk(columns, np.arange(first_line, first_line + count), {}, len(block))
             fields = joined.split(",")  # some other column is text (an id, a label): the needed ones only
             columns = {}
             for name, position in zip(self.needed, self._positions):
@@ -148,12 +146,12 @@ class PointsReader:
                     break
                 columns[name] = numbers
             else:
-                return PointChunk(columns, np.arange(first_line, first_line + count), {}, len(block), texts)
+                return PointChunk(columns, np.arange(first_line, first_line + count), {}, len(block))
         return self._parse_csv_rows(block, first_line, width)
 
     def _parse_csv_rows(self, block: str, first_line: int, width: int) -> PointChunk:
         """The careful path: row by row, naming what is wrong with each bad row."""
-        lines, rows, problems, texts = [], [], {}, []
+        lines, rows, problems = [], [], {}
         line_number = first_line
         for line in io.StringIO(block, newline=None):
             number = line_number
@@ -181,58 +179,89 @@ class PointsReader:
                 problems[len(rows)] = problem
             lines.append(number)
             rows.append(row)
-            texts.append(line.rstrip("\r\n"))
         table = np.array(rows, dtype=np.float64).reshape(len(rows), len(self.needed))
         columns = {name: table[:, index].copy() for index, name in enumerate(self.needed)}
-        return PointChunk(columns, np.array(lines, dtype=np.int64), problems, len(block), texts)
+        return PointChunk(columns, np.array(lines, dtype=np.int64), problems, len(block))
 
     # -- JSON Lines --------------------------------------------------------------------------
 
     def _jsonl_chunks(self) -> Iterator[PointChunk]:
-        needed = self.needed
-        ignored = set()
+        source = itertools.chain(self._pending.splitlines(keepends=True), self.stream)
+        self._pending = ""
         while True:
-            lines, rows, problems, size, texts = [], [], {}, 0, []
-            while len(rows) < JSONL_ROWS:
-                line = self._next_line()
-                if line is None:
-                    break
-                size += len(line)
-                if not line.strip():
-                    continue
-                lines.append(self._line)
-                texts.append(line.strip())
-                row, problem = self._jsonl_row(line, needed, ignored)
-                if problem is not None:
-                    problems[len(rows)] = problem
-                rows.append(row)
-            if not rows:
+            block = list(itertools.islice(source, JSONL_ROWS))
+            if not block:
                 return
-            table = np.array(rows, dtype=np.float64).reshape(len(rows), len(needed))
-            columns = {name: table[:, index].copy() for index, name in enumerate(needed)}
-            yield PointChunk(columns, np.array(lines, dtype=np.int64), problems, size, texts)
+            first = self._line + 1
+            self._line += len(block)
+            kept = [i for i, line in enumerate(block) if line.strip()]  # blank lines are not points
+            texts = block if len(kept) == len(block) else [block[i] for i in kept]
+            lines = np.array(kept, dtype=np.int64) + first
+            size = sum(map(len, block))
+            if not texts:
+                continue
+            columns = self._jsonl_block(texts)
+            problems = {}
+            if columns is None:  # the careful path: row by row, naming what is wrong
+                rows = []
+                for line in texts:
+                    row, problem = self._jsonl_row(line)
+                    if problem is not None:
+                        problems[len(rows)] = problem
+                    rows.append(row)
+                table = np.array(rows, dtype=np.float64).reshape(len(rows), len(self.needed))
+                columns = {name: table[:, index].copy() for index, name in enumerate(self.needed)}
+            yield PointChunk(columns, lines, problems, size)
 
-    def _jsonl_row(self, line: str, needed: list[str], ignored: set) -> tuple[list[float], str | None]:
-        nan_row = [math.nan] * len(needed)
+    def _jsonl_block(self, texts: list[str]) -> dict[str, np.ndarray] | None:
+        """The needed columns of rows that are all objects of numbers, in bulk; None if any row is not."""
+        import orjson
+
+        joined = ",".join(texts)
+        if "true" in joined or "false" in joined or "null" in joined:
+            return None  # JSON values that NumPy would take for numbers
+        try:
+            points = orjson.loads("[" + joined + "]")
+        except orjson.JSONDecodeError:
+            return None
+        if not all(type(point) is dict for point in points):
+            return None
+        columns = {}
+        for name in self.needed:
+            try:
+                column = np.array([point[name] for point in points])
+            except (KeyError, ValueError):
+                return None
+            if column.dtype.kind not in "if":  # text or nested values
+                return None
+            columns[name] = column.astype(np.float64)
+        self._note_ignored(set().union(*points))
+        return columns
+
+    def _note_ignored(self, keys) -> None:
+        self.ignored += [key for key in keys if key not in self.needed and key not in self.ignored]
+
+    def _jsonl_row(self, line: str) -> tuple[list[float], str | None]:
+        needed = self.needed
         try:
             point = json.loads(line)
         except json.JSONDecodeError as exc:
-            return nan_row, f"not JSON: {exc.msg} at column {exc.colno}"
+            return [math.nan] * len(needed), f"not JSON: {exc.msg} at column {exc.colno}"
         if not isinstance(point, dict):
-            return nan_row, f"a JSON {type(point).__name__}, not an object of numbers"
-        row = []
+            return [math.nan] * len(needed), f"a JSON {type(point).__name__}, not an object of numbers"
+        row, problem = [], None
         for name in needed:
+            value = point.get(name)
             if name not in point:
-                return nan_row, f"no value for {name}"
-            value = point[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return nan_row, f"{name}: {json.dumps(value)} is not a number"
-            row.append(float(value))
-        for key in point:
-            if key not in ignored and key not in needed:
-                ignored.add(key)
-                self.ignored.append(key)
-        return row, None
+                problem = problem or f"no value for {name}"
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                problem = problem or f"{name}: {json.dumps(value)} is not a number"
+            else:
+                row.append(float(value))
+                continue
+            row.append(math.nan)  # the readable values of a bad row are still shown
+        self._note_ignored(point)
+        return row, problem
 
 
 def _numbers(joined: str) -> np.ndarray | None:
@@ -345,24 +374,24 @@ class JsonlWriter:
     def __init__(self, stream: TextIO, inputs: list[str]):
         self.stream = stream
         self.keys = [json.dumps(name) for name in inputs]
+        pairs = ", ".join(f"{key}: {{}}" for key in self.keys)  # names are identifiers: no braces to escape
+        self.template = '{{"line": {}, "point": {{' + pairs + '}}, "value": {}, "gradient": {{' + pairs + "}}}}"
+        self.error_template = '{{"line": {}, "point": {{' + pairs + '}}, "value": null, "gradient": null, "error": {}}}'
 
     def write(self, lines: np.ndarray, points: list[np.ndarray], numbers: list[np.ndarray], errors: dict[int, dict],
               keep) -> None:
         rows = np.arange(len(lines)) if keep is None else keep
         if not len(rows):
             return
-        keys = self.keys
-        texts = number_rows([column[rows] for column in points + numbers], strict_json=True)
-        out = []
-        for at, row in enumerate(rows.tolist()):
-            fields = texts[at].split(",")
-            if row in errors:
+        width = len(points) + len(numbers)
+        fields = number_text([column[rows] for column in points + numbers], strict_json=True).replace("\n", ",").split(",")
+        columns = [fields[i::width] for i in range(width)]
+        out = list(map(self.template.format, lines[rows].tolist(), *columns))
+        position = {row: at for at, row in enumerate(rows.tolist())} if errors else {}
+        for row, error in errors.items():
+            at = position.get(row)
+            if at is not None:
                 # A NaN input is one that could not be read (a NaN that was read is an error too): null.
-                point = ", ".join(f"{k}: {_null_if_nan(v)}" for k, v in zip(keys, fields))
-                tail = f'"value": null, "gradient": null, "error": {json.dumps(errors[row])}'
-            else:
-                point = ", ".join(f"{k}: {v}" for k, v in zip(keys, fields))
-                gradient = ", ".join(f"{k}: {v}" for k, v in zip(keys, fields[len(keys) + 1 :]))
-                tail = f'"value": {fields[len(keys)]}, "gradient": {{{gradient}}}'
-            out.append(f'{{"line": {lines[row]}, "point": {{{point}}}, {tail}}}')
+                point = [_null_if_nan(column[at]) for column in columns[: len(points)]]
+                out[at] = self.error_template.format(lines[row], *point, json.dumps(error))
         self.stream.write("\n".join(out) + "\n")
