@@ -102,6 +102,7 @@ def _row_error(name: str, chunk, row: int, reasons: dict, errors: dict) -> RowEr
         f"{name} line {chunk.lines[row]}: {reasons[row]}",
         hint=(error.hint + "; " if error is not None and error.hint else "")
         + "or run with --on-error skip (leave such points out) or null (write them without numbers)",
+        details={"line": int(chunk.lines[row]), "cause": "input" if error is None else error.kind},
     )
 
 
