@@ -78,11 +78,12 @@ def _without_inputs(graph: Graph, varies: list[bool]) -> Graph:
     return stripped
 
 
-def evaluate_batch(graph: Graph, columns: Mapping[str, object]) -> BatchResult:
+def evaluate_batch(graph: Graph, columns: Mapping[str, object], rows: int | None = None) -> BatchResult:
     """The output's value and gradient at every row of `columns`.
 
     `columns` maps each input of the program to an array of values (one per
-    row) or to a single number that holds for every row.
+    row) or to a single number that holds for every row. `rows` says how many
+    rows there are when no column is an array (default: 1).
     """
     missing = [name for name in graph.inputs if name not in columns]
     if missing:
@@ -92,7 +93,7 @@ def evaluate_batch(graph: Graph, columns: Mapping[str, object]) -> BatchResult:
             details={"missing": missing},
         )
     arrays = {name: np.asarray(columns[name], dtype=np.float64) for name in graph.inputs}
-    lengths = {a.shape[0] for a in arrays.values() if a.ndim == 1}
+    lengths = {a.shape[0] for a in arrays.values() if a.ndim == 1} | ({rows} if rows is not None else set())
     if len(lengths) > 1:
         raise BindingError("the columns have different lengths: " + ", ".join(map(str, sorted(lengths))))
     rows = lengths.pop() if lengths else 1

@@ -122,6 +122,11 @@ class PointsReader:
                 return
             if not block.endswith("\n"):
                 block += self.stream.readline()  # finish the last line
+            while block.count('"') % 2:  # and a quoted field with line breaks in it
+                more = self.stream.readline()
+                if not more:
+                    break
+                block += more
             first_line = self._line + 1
             count = block.count("\n") + (not block.endswith("\n"))
             self._line += count
@@ -152,13 +157,13 @@ class PointsReader:
     def _parse_csv_rows(self, block: str, first_line: int, width: int) -> PointChunk:
         """The careful path: row by row, naming what is wrong with each bad row."""
         lines, rows, problems = [], [], {}
-        line_number = first_line
-        for line in io.StringIO(block, newline=None):
+        records = csv.reader(io.StringIO(block, newline=""))
+        line_number = first_line  # where the next record starts (a quoted field may span lines)
+        for fields in records:
             number = line_number
-            line_number += 1
-            if not line.strip():
+            line_number = first_line + records.line_num
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
                 continue  # blank lines are not points
-            fields = next(csv.reader([line]), [])
             row = []
             problem = None
             if len(fields) != width:
@@ -186,7 +191,8 @@ class PointsReader:
     # -- JSON Lines --------------------------------------------------------------------------
 
     def _jsonl_chunks(self) -> Iterator[PointChunk]:
-        source = itertools.chain(self._pending.splitlines(keepends=True), self.stream)
+        # Line breaks are \n only: str.splitlines would also break at U+2028, legal inside JSON strings.
+        source = itertools.chain(io.StringIO(self._pending, newline=""), self.stream)
         self._pending = ""
         while True:
             block = list(itertools.islice(source, JSONL_ROWS))
@@ -224,8 +230,8 @@ class PointsReader:
             points = orjson.loads("[" + joined + "]")
         except orjson.JSONDecodeError:
             return None
-        if not all(type(point) is dict for point in points):
-            return None
+        if len(points) != len(texts) or not all(type(point) is dict for point in points):
+            return None  # not one object per line (e.g. two on one line): the careful path says where
         columns = {}
         for name in self.needed:
             try:
@@ -235,7 +241,7 @@ class PointsReader:
             if column.dtype.kind not in "if":  # text or nested values
                 return None
             columns[name] = column.astype(np.float64)
-        self._note_ignored(set().union(*points))
+        self._note_ignored(dict.fromkeys(itertools.chain.from_iterable(points)))
         return columns
 
     def _note_ignored(self, keys) -> None:
@@ -247,6 +253,8 @@ class PointsReader:
             point = json.loads(line)
         except json.JSONDecodeError as exc:
             return [math.nan] * len(needed), f"not JSON: {exc.msg} at column {exc.colno}"
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            return [math.nan] * len(needed), f"not readable: {exc}"
         if not isinstance(point, dict):
             return [math.nan] * len(needed), f"a JSON {type(point).__name__}, not an object of numbers"
         row, problem = [], None
@@ -257,8 +265,11 @@ class PointsReader:
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
                 problem = problem or f"{name}: {json.dumps(value)} is not a number"
             else:
-                row.append(float(value))
-                continue
+                try:
+                    row.append(float(value))
+                    continue
+                except OverflowError:  # an integer beyond the doubles
+                    problem = problem or f"{name}: an integer too large for a double"
             row.append(math.nan)  # the readable values of a bad row are still shown
         self._note_ignored(point)
         return row, problem

@@ -41,28 +41,28 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
         click.echo(f"warning: {message}", err=True)
     inputs = list(graph.inputs)
     needed = [name for name in inputs if name not in fixed_point]
+    # An error in the program's constant part is the program's, not a point's:
+    # raised here, before anything is written.
+    evaluate_batch(graph, {name: np.empty(0) for name in inputs}, rows=0)
 
     name = "standard input" if points_path == "-" else points_path
     stream = _open(points_path, name)
     with stream if points_path != "-" else contextlib.nullcontext(stream):
-        first = stream.readline()
+        first = stream.readline().lstrip("\ufeff")
         input_format = detect_format("" if points_path == "-" else points_path, first)
         reader = PointsReader(stream, name, input_format, needed, first)
-        both = [column for column in getattr(reader, "header", []) if column in fixed_point]
-        if both:
-            raise InputError(
-                f"{', '.join(both)} is given on the command line and as a column of {name}",
-                hint="drop the fixed value to use the column, or the column to use the fixed value",
-            )
+        _refuse_fixed_columns(getattr(reader, "header", []), fixed_point, name)
+        _warn_ignored(reader.ignored, name)  # CSV: known from the header
         fmt = output_format or input_format
         if fmt == "csv":
             writer = CsvWriter(sys.stdout, inputs, with_errors=on_error == "null")
         else:
             writer = JsonlWriter(sys.stdout, inputs)
-        failed = rows_done = 0
+        failed = rows_done = non_finite = 0
         with _Progress(show_progress, _size(stream)) as progress:
             for chunk in reader.chunks():
-                result = evaluate_batch(graph, {**chunk.columns, **fixed_point})
+                _refuse_fixed_columns(reader.ignored, fixed_point, name)  # JSON Lines: keys known as read
+                result = evaluate_batch(graph, {**chunk.columns, **fixed_point}, rows=len(chunk))
                 points = [chunk.columns[n] if n in chunk.columns else np.full(len(chunk), fixed_point[n]) for n in inputs]
                 numbers = [result.values] + list(result.gradient.values())
                 reasons = dict(chunk.problems)  # a row that cannot be read: its own message wins
@@ -85,15 +85,52 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
                     for row in reasons
                 }
                 _write(writer, chunk, points, numbers, messages, keep)
+                first_non_finite = _count_non_finite(result.gradient, reasons)
+                if first_non_finite is not None:
+                    non_finite += first_non_finite[0]
+                    if non_finite == first_non_finite[0]:
+                        example = int(chunk.lines[first_non_finite[1]])
                 rows_done += len(chunk)
                 progress.advance(len(chunk), chunk.size)
     sys.stdout.flush()
-    for column in reader.ignored:
-        click.echo(f"warning: {column} in {name} is not an input of the program; it is not in the output", err=True)
+    if input_format == "jsonl":
+        _warn_ignored(reader.ignored, name)
+    if non_finite:
+        click.echo(
+            f"warning: {non_finite} point{'s have' if non_finite > 1 else ' has'} an infinite or NaN partial "
+            f"(the first on line {example}): an infinite slope (sqrt at 0) or a kink; "
+            "gradcli eval at that point says which node",
+            err=True,
+        )
     if failed:
         what = "left out" if on_error == "skip" else "written without numbers"
         click.echo(f"{failed} of {rows_done} points could not be evaluated ({what})", err=True)
     return EXIT_OK
+
+
+def _refuse_fixed_columns(columns: list[str], fixed: dict, name: str) -> None:
+    both = [column for column in columns if column in fixed]
+    if both:
+        raise InputError(
+            f"{', '.join(both)} is given on the command line and in {name}",
+            hint="drop the fixed value to use the points' values, or drop them from the points",
+        )
+
+
+def _warn_ignored(columns: list[str], name: str) -> None:
+    for column in columns:
+        click.echo(f"warning: {column} in {name} is not an input of the program; it is not in the output", err=True)
+
+
+def _count_non_finite(gradient: dict, bad_rows: dict) -> tuple[int, int] | None:
+    """How many good rows have a non-finite partial, and the first of them (None: none)."""
+    import numpy as np
+
+    finite = np.ones(len(next(iter(gradient.values()))) if gradient else 0, dtype=bool)
+    for column in gradient.values():
+        finite &= np.isfinite(column)
+    rows = [row for row in np.flatnonzero(~finite).tolist() if row not in bad_rows]
+    return (len(rows), rows[0]) if rows else None
 
 
 def _row_error(name: str, chunk, row: int, reasons: dict, errors: dict) -> RowError:
