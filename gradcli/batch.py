@@ -61,7 +61,9 @@ class _Plan:
         # Nodes that no input reaches are the same in every row: computed once
         # by the scalar engine (an error there is an error of the program itself).
         constant_point = {name: 0.0 for name in graph.inputs}
-        self.constants = forward_values(_without_inputs(graph, self.varies), constant_point)
+        # As NumPy scalars, so that rules follow NumPy's arithmetic on them too
+        # (1 / 0 is inf with a constant divisor, as with an array one).
+        self.constants = list(map(np.float64, forward_values(_without_inputs(graph, self.varies), constant_point)))
 
 
 def _without_inputs(graph: Graph, varies: list[bool]) -> Graph:

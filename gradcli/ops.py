@@ -147,8 +147,8 @@ def array_math(np) -> SimpleNamespace:
         return value
 
     def where(condition, if_true, if_false):
-        # A condition on constants alone (p == 0 in x^p) is a plain bool: no array to build.
-        if type(condition) is bool:
+        # A condition on constants alone (p == 0 in x^p) is one bool: no array to build.
+        if isinstance(condition, (bool, np.bool_)):
             return if_true if condition else if_false
         return np.where(condition, if_true, if_false)
 
@@ -194,16 +194,23 @@ def _log(x: float, base: float | None = None) -> float:
 
 
 def _array_log(np):
-    return lambda x, base=None: np.log(x) if base is None else np.log(x) / np.log(base)
+    def log(x, base=None):
+        if base is None:
+            return np.log(x)
+        # NaN for a base the scalar form refuses (log(0) would give a finite -0 quotient).
+        return np.where((base > 0.0) & (base != 1.0), np.log(x) / np.log(base), np.nan)
+
+    return log
 
 
 def _log_partials(args: Args, out: float, m=SCALAR) -> tuple[float, ...]:
     x = args[0]
     if len(args) == 1:  # the arity is fixed per node, so this `if` is not about values
-        return (1.0 / x,)
+        return (m.divide(1.0, x),)
     base = args[1]
     log_base = m.log(base)
-    return (1.0 / (x * log_base), -out / (base * log_base))
+    # x * log(b) underflows to 0 for the tiniest x: the slope is then infinite, not an error.
+    return (m.divide(1.0, x * log_base), m.divide(-out, base * log_base))
 
 
 def _pow_partials(args: Args, out: float, m=SCALAR, exponent_varies: bool = True) -> tuple[float, float]:
@@ -360,9 +367,9 @@ _OPS = [
        domain="x > 0 (and, for log(x, b), a base b > 0 other than 1)",
        summary="natural logarithm; log(x, b) is the base-b logarithm", complex_forward=_complex_log,
        array_forward=_array_log),
-    Op("log2", 1, 1, math.log2, lambda a, out, m=SCALAR: (1.0 / (a[0] * math.log(2.0)),), domain="x > 0",
+    Op("log2", 1, 1, math.log2, lambda a, out, m=SCALAR: (m.divide(1.0, a[0] * math.log(2.0)),), domain="x > 0",
        complex_forward=lambda z: cmath.log(z) / math.log(2.0), array_forward=lambda np: np.log2),
-    Op("log10", 1, 1, math.log10, lambda a, out, m=SCALAR: (1.0 / (a[0] * math.log(10.0)),), domain="x > 0",
+    Op("log10", 1, 1, math.log10, lambda a, out, m=SCALAR: (m.divide(1.0, a[0] * math.log(10.0)),), domain="x > 0",
        complex_forward=cmath.log10, array_forward=lambda np: np.log10),
     Op("sqrt", 1, 1, math.sqrt, lambda a, out, m=SCALAR: (m.divide(0.5, out),), domain="x >= 0",
        kink=_at_zero("the slope of sqrt is infinite at 0"), complex_forward=cmath.sqrt,
