@@ -18,6 +18,7 @@ cache; numpy is imported only here, so single-point runs never load it.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Mapping
 
 import numpy as np
@@ -66,6 +67,10 @@ class _Plan:
         self.constants = list(map(np.float64, forward_values(_without_inputs(graph, self.varies), constant_point)))
 
 
+# One plan per graph, made on first use: the CLI evaluates a graph once per chunk.
+_plans: "weakref.WeakKeyDictionary[Graph, _Plan]" = weakref.WeakKeyDictionary()
+
+
 def _without_inputs(graph: Graph, varies: list[bool]) -> Graph:
     """The graph with every input-dependent node replaced by a constant 0, so only constants compute."""
     from .graph import Node
@@ -100,7 +105,9 @@ def evaluate_batch(graph: Graph, columns: Mapping[str, object], rows: int | None
         raise BindingError("the columns have different lengths: " + ", ".join(map(str, sorted(lengths))))
     rows = lengths.pop() if lengths else 1
 
-    plan = _Plan(graph)
+    plan = _plans.get(graph)
+    if plan is None:
+        plan = _plans[graph] = _Plan(graph)
     values = np.empty(rows)
     gradient = {name: np.empty(rows) for name in graph.inputs}
     errors: dict[int, GradcliError] = {}

@@ -110,6 +110,10 @@ def _where(condition, if_true, if_false):
     return if_true if condition else if_false
 
 
+def _where_else(condition, value, fallback, *args):
+    return value if condition else fallback(*args)
+
+
 def _sign(x: float) -> int:
     return (x > 0.0) - (x < 0.0)
 
@@ -127,7 +131,7 @@ def _sigmoid(x: float) -> float:
 SCALAR = SimpleNamespace(
     sin=math.sin, cos=math.cos, sinh=math.sinh, cosh=math.cosh, exp=math.exp, sqrt=math.sqrt,
     hypot=math.hypot, log=_ieee_log, pow=_ieee_pow, divide=_ratio, where=_where,
-    sign=lambda x: float(_sign(x)), sigmoid=_sigmoid,
+    where_else=_where_else, sign=lambda x: float(_sign(x)), sigmoid=_sigmoid,
 )
 
 
@@ -140,8 +144,8 @@ def array_math(np) -> SimpleNamespace:
         np.reciprocal(value, out=value)  # in place: one array, not three
         # Below -709, e^-x overflows and the textbook form gives 0; the scalar
         # form e^x / (1 + e^x) keeps the tiny value there.
-        far = x <= -709.0
-        if far.any():
+        if x.min(initial=0.0) <= -709.0:
+            far = x <= -709.0
             z = np.exp(x[far])
             value[far] = z / (1.0 + z)
         return value
@@ -152,10 +156,18 @@ def array_math(np) -> SimpleNamespace:
             return if_true if condition else if_false
         return np.where(condition, if_true, if_false)
 
+    def where_else(condition, value, fallback, *args):
+        # `fallback` (a costly form) runs only on the rows that need it.
+        rows = np.flatnonzero(~condition)
+        if rows.size:
+            value = np.array(value, dtype=np.float64)  # a copy: value may be another node's array
+            value[rows] = fallback(*(a[rows] if np.ndim(a) else a for a in args))
+        return value
+
     return SimpleNamespace(
         sin=np.sin, cos=np.cos, sinh=np.sinh, cosh=np.cosh, exp=np.exp, sqrt=np.sqrt,
         hypot=np.hypot, log=np.log, pow=np.power, divide=np.divide, where=where,
-        sign=np.sign, sigmoid=sigmoid,
+        where_else=where_else, sign=np.sign, sigmoid=sigmoid,
     )
 
 
@@ -165,8 +177,12 @@ def array_math(np) -> SimpleNamespace:
 def _sigmoid_partials(args: Args, out: float, m=SCALAR) -> tuple[float]:
     # out * (1 - out), as the CS231n notes compute it, while out <= 1/2; above,
     # 1 - out loses digits to the rounding of out (every digit once out rounds
-    # to 1, x > 37), so it is sigmoid(-x), computed directly.
-    return (m.where(out <= 0.5, out * (1.0 - out), out * m.sigmoid(-args[0])),)
+    # to 1, x > 37), so it is sigmoid(-x), computed directly, where needed only.
+    return (m.where_else(out <= 0.5, out * (1.0 - out), _sigmoid_upper_slope, args[0], out, m),)
+
+
+def _sigmoid_upper_slope(x, out, m):
+    return out * m.sigmoid(-x)
 
 
 def _tanh_partials(args: Args, out: float, m=SCALAR) -> tuple[float]:
