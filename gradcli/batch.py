@@ -27,9 +27,9 @@ from .errors import BindingError, GradcliError
 from .graph import Graph, depends_on, forward_values, local_partials, reverse_sweep
 from .ops import array_math
 
-# Rows per chunk: a few arrays of 32768 doubles (256 KiB each) stay in cache.
-# Measured in bench/bench_batch.py; larger chunks were slower, smaller ones
-# pay Python's per-op overhead more often.
+# Rows per chunk: arrays of 32768 doubles (256 KiB each) stay in cache, and
+# Python's cost per array operation is spread over many rows. 16K to 128K rows
+# measured within a few per cent of each other (bench/bench_batch.py).
 CHUNK_ROWS = 32768
 
 ARRAY_MATH = array_math(np)
@@ -51,7 +51,7 @@ class _Plan:
     """What every chunk shares: the array forwards, and which nodes vary from row to row."""
 
     def __init__(self, graph: Graph):
-        self.graph = graph
+        # No reference to the graph itself: plans are cached under it, weakly.
         self.varies = depends_on(graph)  # nodes that depend on an input
         self.forwards = [
             (node.op.array_forward(np) if node.op.array_forward else node.op.forward)
@@ -116,16 +116,16 @@ def evaluate_batch(graph: Graph, columns: Mapping[str, object], rows: int | None
             stop = min(rows, start + CHUNK_ROWS)
             chunk = {name: (a[start:stop] if a.ndim else np.full(stop - start, float(a))) for name, a in arrays.items()}
             suspects = _evaluate_chunk(
-                plan, chunk, stop - start, values[start:stop], {n: g[start:stop] for n, g in gradient.items()}
+                graph, plan, chunk, stop - start, values[start:stop], {n: g[start:stop] for n, g in gradient.items()}
             )
             for row in suspects + start:
                 _scalar_row(graph, arrays, int(row), values, gradient, errors)
     return BatchResult(values, gradient, errors)
 
 
-def _evaluate_chunk(plan: _Plan, chunk: dict[str, np.ndarray], rows: int, values_out, gradient_out) -> np.ndarray:
+def _evaluate_chunk(graph: Graph, plan: _Plan, chunk: dict[str, np.ndarray], rows: int, values_out, gradient_out) -> np.ndarray:
     """Fill one chunk's values and gradient; return the rows (indices) with a non-finite number anywhere."""
-    graph, varies, forwards = plan.graph, plan.varies, plan.forwards
+    varies, forwards = plan.varies, plan.forwards
     nodes = graph.nodes
     node_values: list = list(plan.constants)
     # A sum over the whole chunk is finite when every number in it is: one
