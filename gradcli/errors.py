@@ -88,6 +88,10 @@ class InputError(GradcliError):
     kind = "input"
 
 
+class ProgramTooLargeError(InputError):
+    """A program beyond gradcli's size limits (README, "Limits"); the message says how to raise them."""
+
+
 def line_col(source: str, offset: int) -> tuple[int, int]:
     """1-based line and column of a character offset."""
     line = source.count("\n", 0, offset) + 1

@@ -6,19 +6,21 @@ It never prints; renderers turn an `Evaluation` into tables or JSON.
 
 from __future__ import annotations
 
-import math
+from itertools import chain, compress
+from math import isfinite
+from operator import not_
 from typing import Mapping, NamedTuple
 
 from .errors import BindingError, closest
 from .graph import (
     Graph,
-    depends_on,
+    bulk_allocation,
+    depends_on_inputs,
     feeds_output,
-    forward_values,
     kinks,
-    local_partials,
     reverse_sweep,
     tangent_sweep,
+    values_and_partials,
 )
 from .point import bind
 
@@ -89,62 +91,84 @@ def evaluate(
             hint=(f"did you mean {close}? " if close else "")
             + "inputs: " + (", ".join(graph.inputs) or "none"),
         )
-    node_values = forward_values(graph, point)
-    partials = local_partials(graph, node_values)
+    with bulk_allocation():
+        node_values, partials = values_and_partials(graph, point)
 
-    tangents: dict[str, list[float]] = {}
-    if mode == "reverse":
-        adjoints = reverse_sweep(graph, partials)
-        gradient = {name: adjoints[node_id] for name, node_id in graph.inputs.items()}
-        sweeps = 1
-    else:
-        adjoints = None
-        gradient = {}
-        for name in graph.inputs:
-            tangents[name] = tangent_sweep(graph, partials, name)
-            gradient[name] = tangents[name][graph.output]
-        sweeps = len(graph.inputs)
-    if wrt is not None and wrt not in tangents:
-        tangents[wrt] = tangent_sweep(graph, partials, wrt)
-    kept = {wrt: tangents[wrt]} if wrt is not None else {}
+        tangents: dict[str, list[float]] = {}
+        if mode == "reverse":
+            adjoints = reverse_sweep(graph, partials)
+            gradient = {name: adjoints[node_id] for name, node_id in graph.inputs.items()}
+            sweeps = 1
+        else:
+            adjoints = None
+            gradient = {}
+            for name in graph.inputs:
+                tangents[name] = tangent_sweep(graph, partials, name)
+                gradient[name] = tangents[name][graph.output]
+            sweeps = len(graph.inputs)
+        if wrt is not None and wrt not in tangents:
+            tangents[wrt] = tangent_sweep(graph, partials, wrt)
+        kept = {wrt: tangents[wrt]} if wrt is not None else {}
 
-    evaluation = Evaluation(graph, point, mode, node_values, partials, adjoints, gradient, sweeps, kept)
-    evaluation.warnings = [GradWarning("unused-value", message) for message in unused]
-    evaluation.warnings += _differentiability_warnings(evaluation)
+        evaluation = Evaluation(graph, point, mode, node_values, partials, adjoints, gradient, sweeps, kept)
+        evaluation.warnings = [GradWarning("unused-value", message) for message in unused]
+        evaluation.warnings += _differentiability_warnings(evaluation)
     return evaluation
 
 
-def _relevant_nodes(graph: Graph) -> list[bool]:
-    """Nodes that depend on some input and that the output depends on."""
-    return [a and b for a, b in zip(depends_on(graph), feeds_output(graph))]
-
-
 def _differentiability_warnings(evaluation: Evaluation) -> list[GradWarning]:
+    """Kinks and non-finite partials on the paths from the inputs to the output, in node order."""
     graph = evaluation.graph
-    relevant = _relevant_nodes(graph)
+    nodes, partials = graph.nodes, evaluation.partials
+    found = kinks(graph, evaluation.values)
+    non_finite = []  # (node, argument, partial)
+    if not all(map(isfinite, chain.from_iterable(partials))):  # rare: find them
+        # sum() of a node's partials is not finite if one is not (or, harmlessly, if it overflows).
+        for node_id in compress(range(len(partials)), map(not_, map(isfinite, map(sum, partials)))):
+            for arg, partial in zip(nodes[node_id].args, partials[node_id]):
+                # The partial towards a constant (d/dp of x^2 at x < 0) never reaches the gradient.
+                if not isfinite(partial) and nodes[arg].op.name != "const":
+                    non_finite.append((node_id, arg, partial))
+    relevant = _relevant(evaluation, [node_id for node_id, _ in found] + [n for edge in non_finite for n in edge[:2]])
+
     warnings = []
-    for node_id, description in kinks(graph, evaluation.values):
+    for node_id, description in found:
         if relevant[node_id]:
-            node = graph.nodes[node_id]
             warnings.append(
-                GradWarning("kink", f"node {node_id} `{graph.text(node, 40)}`: {description}", node_id)
+                GradWarning("kink", f"node {node_id} `{graph.text(nodes[node_id], 40)}`: {description}", node_id)
             )
     kink_nodes = {w.node for w in warnings}
-    for node in graph.nodes:
-        if relevant[node.id] and node.id not in kink_nodes:
-            for arg, partial in zip(node.args, evaluation.partials[node.id]):
-                if relevant[arg] and not math.isfinite(partial):
-                    warnings.append(
-                        GradWarning(
-                            "non-finite-partial",
-                            f"node {node.id} `{graph.text(node, 40)}`: its derivative with respect to "
-                            f"`{graph.label(graph.nodes[arg], 30)}` is {partial!r}",
-                            node.id,
-                        )
-                    )
+    for node_id, arg, partial in non_finite:
+        if relevant[node_id] and relevant[arg] and node_id not in kink_nodes:
+            warnings.append(
+                GradWarning(
+                    "non-finite-partial",
+                    f"node {node_id} `{graph.text(nodes[node_id], 40)}`: its derivative with respect to "
+                    f"`{graph.label(nodes[arg], 30)}` is {partial!r}",
+                    node_id,
+                )
+            )
     for name, value in evaluation.gradient.items():
-        if not math.isfinite(value):
+        if not isfinite(value):
             warnings.append(
                 GradWarning("non-finite-gradient", f"the derivative with respect to {name} is {value!r}")
             )
     return warnings
+
+
+def _relevant(evaluation: Evaluation, node_ids: list[int]) -> dict[int, bool]:
+    """For each of `node_ids`: does it depend on an input, and does the output depend on it?
+
+    Worked out over no more of the graph than these nodes need: whether a node
+    depends on an input is settled by the nodes before it, and a non-zero
+    adjoint already shows that the output depends on a node.
+    """
+    if not node_ids:
+        return {}
+    graph = evaluation.graph
+    depends = depends_on_inputs(graph.nodes[: max(node_ids) + 1])
+    adjoints = evaluation.adjoints
+    if adjoints is not None and all(adjoints[i] != 0.0 for i in node_ids):
+        return {i: depends[i] for i in node_ids}
+    feeds = feeds_output(graph)
+    return {i: depends[i] and feeds[i] for i in node_ids}

@@ -7,7 +7,11 @@ so every pass below is a plain loop: no recursion, whatever the depth.
 
 from __future__ import annotations
 
+import gc
 import math
+from itertools import compress
+from math import isfinite
+from operator import attrgetter
 from typing import Mapping, Sequence
 
 from .errors import DomainError, NonFiniteError
@@ -19,7 +23,9 @@ from .ops import Op
 
 
 class Node:
-    __slots__ = ("id", "op", "args", "span", "name", "constant")
+    # Two ints rather than a span tuple: a tuple more per node is about 50 bytes
+    # in graphs of millions of nodes.
+    __slots__ = ("id", "op", "args", "start", "end", "name", "constant")
 
     def __init__(
         self,
@@ -33,12 +39,39 @@ class Node:
         self.id = id
         self.op = op
         self.args = args
-        self.span = span
+        self.start, self.end = span
         self.name = name
         self.constant = constant
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """[start, end) character offsets of the source text this node stands for."""
+        return self.start, self.end
+
+    @span.setter
+    def span(self, span: tuple[int, int]) -> None:
+        self.start, self.end = span
+
     def __repr__(self) -> str:
         return f"Node({self.id}, {self.op.name}, args={self.args}, span={self.span}, name={self.name!r})"
+
+
+class bulk_allocation:
+    """A block that allocates many objects and makes no reference cycles:
+    Python's cycle collector is paused in it.
+
+    The collector runs every few hundred allocations and, as the generations
+    fill, traverses every object of a graph being built or evaluated again and
+    again, none of which it could free. (Nested blocks leave it to the outermost.)
+    """
+
+    def __enter__(self) -> None:
+        self.collecting = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc_info) -> None:
+        if self.collecting:
+            gc.enable()
 
 
 class Graph:
@@ -53,7 +86,7 @@ class Graph:
 
     def text(self, node: Node, limit: int | None = None) -> str:
         """The source text of a node, shortened in the middle past `limit` characters."""
-        start, end = node.span
+        start, end = node.start, node.end
         if limit is not None and end - start > limit:
             half = max(1, (limit - 1) // 2)
             return self.source[start : start + half] + "…" + self.source[end - half : end]
@@ -64,38 +97,79 @@ class Graph:
         return node.name if node.name is not None else self.text(node, limit)
 
 
+# The passes below run once per node of programs with 10^5 nodes and more, so
+# they are written for CPython's speed: attributes read for every node at once
+# by C functions (attrgetter, compress), leaves handled before the loop, one
+# and two arguments (nearly every node) without a loop of their own. Results,
+# errors and the order of every floating-point sum are those of the plain loops
+# the docstrings describe.
+_OP_NAME = attrgetter("op.name")
+_ARGS = attrgetter("args")
+_CONSTANT = attrgetter("constant")
+_FORWARD = attrgetter("op.forward")
+_KINK = attrgetter("op.kink")
+
+
+def _computed(nodes: Sequence[Node]):
+    """The nodes that are not leaves (inputs and constants), in order."""
+    return compress(nodes, map(_FORWARD, nodes))
+
+
 def forward_values(graph: Graph, point: Mapping[str, float]) -> list[float]:
     """The value of every node at `point` (which must bind every input).
 
     Converts Python's math exceptions into errors that name the node: this
     loop is the one place that knows which node was being computed.
     """
-    values: list[float] = [0.0] * len(graph.nodes)
-    input_names = {node_id: name for name, node_id in graph.inputs.items()}
-    for node in graph.nodes:
+    return _forward(graph, point, None)
+
+
+def values_and_partials(graph: Graph, point: Mapping[str, float]) -> tuple[list[float], list[tuple[float, ...]]]:
+    """forward_values and local_partials in one loop, which gathers each node's arguments once."""
+    partials: list[tuple[float, ...]] = [()] * len(graph.nodes)
+    return _forward(graph, point, partials), partials
+
+
+def _forward(graph: Graph, point: Mapping[str, float], partials: list | None) -> list[float]:
+    """Every node's value; and its partials too, into `partials`, when that is a list."""
+    values = list(map(_CONSTANT, graph.nodes))  # constants' values, None elsewhere
+    for name, node_id in graph.inputs.items():
+        values[node_id] = point[name]
+    for node in _computed(graph.nodes):
+        args = node.args
+        if len(args) == 1:
+            arg_values = (values[args[0]],)
+        elif len(args) == 2:
+            arg_values = (values[args[0]], values[args[1]])
+        else:
+            arg_values = tuple([values[i] for i in args])
         op = node.op
-        if op.forward is None:
-            values[node.id] = point[input_names[node.id]] if node.constant is None else node.constant
-            continue
-        args = [values[i] for i in node.args]
         try:
-            value = op.forward(*args)
+            value = op.forward(*arg_values)
         except (ValueError, ZeroDivisionError) as exc:
-            raise _domain_error(graph, node, args) from exc
+            raise _domain_error(graph, node, arg_values) from exc
         except OverflowError as exc:
-            raise _overflow_error(graph, node, args) from exc
-        if not math.isfinite(value):
-            raise _overflow_error(graph, node, args)
+            raise _overflow_error(graph, node, arg_values) from exc
+        if not isfinite(value):
+            raise _overflow_error(graph, node, arg_values)
         values[node.id] = value
+        if partials is not None:
+            partials[node.id] = op.partials(arg_values, value)
     return values
 
 
 def local_partials(graph: Graph, values: Sequence[float]) -> list[tuple[float, ...]]:
     """Every node's partial derivatives with respect to its arguments (the edge labels)."""
     result: list[tuple[float, ...]] = [()] * len(graph.nodes)
-    for node in graph.nodes:
-        if node.op.partials is not None:
-            result[node.id] = node.op.partials([values[i] for i in node.args], values[node.id])
+    for node in _computed(graph.nodes):
+        args = node.args
+        if len(args) == 1:
+            arg_values = (values[args[0]],)
+        elif len(args) == 2:
+            arg_values = (values[args[0]], values[args[1]])
+        else:
+            arg_values = tuple([values[i] for i in args])
+        result[node.id] = node.op.partials(arg_values, values[node.id])
     return result
 
 
@@ -110,14 +184,23 @@ def reverse_sweep(
     output = graph.output if output is None else output
     adjoints = [0.0] * len(graph.nodes)
     adjoints[output] = 1.0
-    nodes = graph.nodes
-    for node_id in range(output, -1, -1):
+    # From the output down (a node after it cannot feed it): each node's id, arguments and partials.
+    ids = range(output, -1, -1)
+    backwards = zip(ids, map(_ARGS, reversed(graph.nodes[: output + 1])), reversed(partials[: output + 1]))
+    for node_id, args, node_partials in backwards:
         adjoint = adjoints[node_id]
         if adjoint == 0.0:
             continue  # nothing flows back from here (also skips unused branches)
-        node = nodes[node_id]
-        for arg, partial in zip(node.args, partials[node_id]):
-            adjoints[arg] += adjoint * partial
+        if len(args) == 2:
+            a, b = args
+            p, q = node_partials
+            adjoints[a] += adjoint * p
+            adjoints[b] += adjoint * q
+        elif len(args) == 1:
+            adjoints[args[0]] += adjoint * node_partials[0]
+        else:
+            for arg, partial in zip(args, node_partials):
+                adjoints[arg] += adjoint * partial
     return adjoints
 
 
@@ -138,12 +221,27 @@ def tangent_sweep(graph: Graph, partials: Sequence[tuple[float, ...]], wrt: str)
 
 def depends_on(graph: Graph, sources: set[int] | None = None) -> list[bool]:
     """Which nodes depend on the `sources` (default: on any input)."""
+    if sources is None:
+        return depends_on_inputs(graph.nodes)
     depends = [False] * len(graph.nodes)
-    for node in graph.nodes:
-        if sources is None:
-            depends[node.id] = node.op.name == "input" or any(depends[a] for a in node.args)
-        else:
-            depends[node.id] = node.id in sources or any(depends[a] for a in node.args)
+    for source in sources:
+        depends[source] = True
+    return _spread(graph.nodes, depends)
+
+
+def depends_on_inputs(nodes: Sequence[Node]) -> list[bool]:
+    """Which of `nodes` (a graph's nodes, or the first of them) depend on an input."""
+    return _spread(nodes, [name == "input" for name in map(_OP_NAME, nodes)])
+
+
+def _spread(nodes: Sequence[Node], depends: list[bool]) -> list[bool]:
+    """Marks every node that has a marked argument, in topological order."""
+    for node in _computed(nodes):
+        if not depends[node.id]:
+            for arg in node.args:
+                if depends[arg]:
+                    depends[node.id] = True
+                    break
     return depends
 
 
@@ -151,21 +249,22 @@ def feeds_output(graph: Graph) -> list[bool]:
     """Which nodes the output depends on (itself included)."""
     feeds = [False] * len(graph.nodes)
     feeds[graph.output] = True
-    for node in reversed(graph.nodes):
-        if feeds[node.id]:
-            for arg in node.args:
-                feeds[arg] = True
+    # Backwards over the nodes that feed the output: `reversed(feeds)` reads each
+    # flag when its node comes up, after every later node has set it.
+    for args in compress(map(_ARGS, reversed(graph.nodes)), reversed(feeds)):
+        for arg in args:
+            feeds[arg] = True
     return feeds
 
 
 def kinks(graph: Graph, values: Sequence[float]) -> list[tuple[int, str]]:
     """The nodes sitting exactly at a non-differentiable point, with a description."""
     found = []
-    for node in graph.nodes:
-        if node.op.kink is not None:
-            description = node.op.kink([values[i] for i in node.args])
-            if description is not None:
-                found.append((node.id, description))
+    nodes = graph.nodes
+    for node in compress(nodes, map(_KINK, nodes)):  # the nodes whose op has kinks
+        description = node.op.kink([values[i] for i in node.args])
+        if description is not None:
+            found.append((node.id, description))
     return found
 
 

@@ -11,7 +11,7 @@ from .errors import ProgramSyntaxError
 
 _OPERAND_START = {"NUMBER", "NAME", "LPAR", "MINUS", "PLUS"}
 _BINARY_OPERATORS = {"STAR", "SLASH", "POW"}
-_STATEMENT_END = {"$END", "_SEP"}
+_STATEMENT_END = {"$END", "SEP"}
 
 
 def _open_brackets(source: str, stop: int) -> list[int]:
@@ -37,7 +37,7 @@ def _open_brackets(source: str, stop: int) -> list[int]:
 def _describe_found(token_type: str, value: str) -> str:
     if token_type == "$END":
         return "end of the program"
-    if token_type == "_SEP":
+    if token_type == "SEP":
         return "end of the line" if value == "\n" else "';'"
     if token_type == "NUMBER":
         return f"number {value}"
@@ -83,7 +83,7 @@ def syntax_error(source: str, exc, unexpected_characters: type) -> ProgramSyntax
 
     token = getattr(exc, "token", None)
     token_type = getattr(token, "type", "$END")
-    value = str(token) if token is not None else ""
+    value = token.value if token is not None else ""
     if token_type == "$END":
         position = len(source.rstrip())
         end = position + 1
