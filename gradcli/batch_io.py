@@ -20,7 +20,6 @@ import numpy as np
 
 from .errors import InputError
 
-FORMATS = ("csv", "jsonl")
 # Characters per block read from a CSV stream: about 100,000 rows of two
 # numbers, enough to amortise every per-block step.
 BLOCK_CHARS = 1 << 22
@@ -358,8 +357,12 @@ class CsvWriter:
         header = inputs + ["value"] + [f"d/d{name}" for name in inputs] + (["error"] if with_errors else [])
         stream.write(",".join(header) + "\n")
 
-    def write(self, points: list[np.ndarray], numbers: list[np.ndarray], errors: dict[int, str], keep) -> None:
-        """Rows `keep` (indices into the chunk, None: all); `errors` rows get empty numbers and, with an error column, the reason."""
+    def write(self, lines: np.ndarray, points: list[np.ndarray], numbers: list[np.ndarray], errors: dict[int, str],
+              keep) -> None:
+        """Rows `keep` (indices into the chunk, None: all); `errors` rows get empty numbers and, with an error column, the reason.
+
+        `lines` (each row's line in the points) is not written: a CSV row stands for its point by its place.
+        """
         columns = points + numbers
         if keep is not None:
             columns = [column[keep] for column in columns]

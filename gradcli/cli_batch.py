@@ -15,15 +15,9 @@ import sys
 
 import click
 
-from .errors import EXIT_OK, GradcliError, InputError
+from .errors import EXIT_OK, GradcliError, InputError, RowError
 
 SHOWN_ROW_ERRORS = 10  # bad rows reported one by one on stderr; the rest are counted
-
-
-class RowError(GradcliError):
-    """A point that cannot be evaluated, with where it came from (--on-error stop)."""
-
-    kind = "row"
 
 
 def run_points(source: str, fixed: dict[str, float], points_path: str, output_format: str | None,
@@ -72,7 +66,7 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
                 if reasons:
                     bad_rows = sorted(reasons)
                     if on_error == "stop":
-                        _write(writer, chunk, points, numbers, {}, np.arange(bad_rows[0]))
+                        writer.write(chunk.lines, points, numbers, {}, np.arange(bad_rows[0]))
                         raise _row_error(name, chunk, bad_rows[0], reasons, result.errors)
                     for row in bad_rows:
                         if failed < SHOWN_ROW_ERRORS:
@@ -84,7 +78,7 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
                     row: _error_entry(reasons[row], None if row in chunk.problems else result.errors.get(row), fmt)
                     for row in reasons
                 }
-                _write(writer, chunk, points, numbers, messages, keep)
+                writer.write(chunk.lines, points, numbers, messages, keep)
                 first_non_finite = _count_non_finite(result.gradient, reasons)
                 if first_non_finite is not None:
                     non_finite += first_non_finite[0]
@@ -141,15 +135,6 @@ def _row_error(name: str, chunk, row: int, reasons: dict, errors: dict) -> RowEr
         + "or run with --on-error skip (leave such points out) or null (write them without numbers)",
         details={"line": int(chunk.lines[row]), "cause": "input" if error is None else error.kind},
     )
-
-
-def _write(writer, chunk, points, numbers, messages, keep) -> None:
-    from .batch_io import CsvWriter
-
-    if isinstance(writer, CsvWriter):
-        writer.write(points, numbers, messages, keep)
-    else:
-        writer.write(chunk.lines, points, numbers, messages, keep)
 
 
 def _error_entry(reason: str, error: GradcliError | None, fmt: str):

@@ -76,6 +76,12 @@ class NonFiniteError(GradcliError):
     kind = "overflow"
 
 
+class RowError(GradcliError):
+    """A point of `eval --points` that cannot be evaluated, with where it came from (--on-error stop)."""
+
+    kind = "row"
+
+
 class ToolError(GradcliError):
     """An external program gradcli needs (Graphviz's dot) is missing or failed."""
 
