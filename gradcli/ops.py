@@ -29,6 +29,7 @@ from __future__ import annotations
 import cmath
 import functools
 import math
+import operator
 from types import SimpleNamespace
 from typing import Callable, NamedTuple, Sequence
 
@@ -110,10 +111,6 @@ def _where(condition, if_true, if_false):
     return if_true if condition else if_false
 
 
-def _where_else(condition, value, fallback, *args):
-    return value if condition else fallback(*args)
-
-
 def _sign(x: float) -> int:
     return (x > 0.0) - (x < 0.0)
 
@@ -128,46 +125,111 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def _sigmoid_complement(x: float, out: float) -> float:
+    # 1 - out is exact and as good as out itself while out <= 1/2; above, it
+    # loses digits to out's rounding (every digit once out rounds to 1, x > 37),
+    # so sigmoid(-x) is computed directly there.
+    return 1.0 - out if out <= 0.5 else _sigmoid(-x)
+
+
 SCALAR = SimpleNamespace(
     sin=math.sin, cos=math.cos, sinh=math.sinh, cosh=math.cosh, exp=math.exp, sqrt=math.sqrt,
     hypot=math.hypot, log=_ieee_log, pow=_ieee_pow, divide=_ratio, where=_where,
-    where_else=_where_else, sign=lambda x: float(_sign(x)), sigmoid=_sigmoid,
+    sign=lambda x: float(_sign(x)), sigmoid=_sigmoid,
+    sigmoid_complement=_sigmoid_complement,
 )
 
 
+_ARRAY_MATHS: dict = {}
+
+
 def array_math(np) -> SimpleNamespace:
-    """The same namespace over NumPy arrays, for the batch engine (numpy is passed in, not imported here)."""
+    """The same namespace over NumPy arrays, for the batch engine (numpy is passed in, not imported here).
+
+    One namespace per numpy module, made on first use: sigmoid's array forward
+    and the partial rules must share it (see `residuals`).
+
+    The batch engine finds non-finite numbers by NumPy's floating-point flags
+    (overflow, division by zero, invalid), so every function here that can turn
+    finite arguments into inf or NaN must raise one: NumPy's arithmetic and
+    math functions do; a NaN written out literally needs a flag beside it.
+    """
+    namespace = _ARRAY_MATHS.get(id(np))
+    if namespace is None:
+        namespace = _ARRAY_MATHS[id(np)] = _make_array_math(np)
+    return namespace
+
+
+def _make_array_math(np) -> SimpleNamespace:
+    import weakref
+
+    # What a forward leaves for its partial rule, as JAX's fwd hands residuals
+    # to bwd: id(output array) -> (weak reference to the output, residual, rows
+    # needing care or None). An entry goes when its output does, so it holds no
+    # memory for long and an id is never mistaken for a later array's. Only a
+    # cache: a miss recomputes.
+    residuals: dict = {}
+
+    def keep_residual(output, *residual):
+        key = id(output)
+        residuals[key] = (weakref.ref(output, lambda _, key=key: residuals.pop(key, None)), *residual)
 
     def sigmoid(x):
-        value = np.exp(-x)
-        value += 1.0
-        np.reciprocal(value, out=value)  # in place: one array, not three
+        e = np.negative(x)
+        np.exp(e, out=e)
+        value = np.add(e, 1.0)
+        np.divide(1.0, value, out=value)  # not np.reciprocal: that is half as fast
         # Below -709, e^-x overflows and the textbook form gives 0; the scalar
         # form e^x / (1 + e^x) keeps the tiny value there.
-        if x.min(initial=0.0) <= -709.0:
+        far = None
+        if x.size and np.fmin.reduce(x) <= -709.0:  # fmin: a NaN row must not hide the others
             far = x <= -709.0
             z = np.exp(x[far])
             value[far] = z / (1.0 + z)
+        keep_residual(value, e, far)
         return value
+
+    def sigmoid_complement(x, out):
+        # 1 - sigmoid(x) = e / (1 + e) = e * out with e = exp(-x): a product, so
+        # no cancellation anywhere, and e comes from the forward for free. It
+        # differs from the scalar form (1 - out, or sigmoid(-x)) by rounding only.
+        entry = residuals.get(id(out))
+        if entry is not None and entry[0]() is out:
+            _, e, far = entry
+        else:
+            e = np.exp(-x)
+            far = x <= -709.0 if x.size and np.fmin.reduce(x) <= -709.0 else None
+        complement = e * out
+        if far is not None:
+            complement[far] = 1.0 - out[far]  # e overflowed there; 1 - out is exact (it is 1)
+        return complement
+
+    def power(base, exponent):
+        # x^2 and x^1 (also in the slope of x^2) as a product and as x itself:
+        # pow gives these to rounding too, and np.power has no shortcut for them.
+        if type(exponent) is not np.ndarray:  # a constant exponent
+            if exponent == 2.0:
+                return np.multiply(base, base)
+            if exponent == 1.0:
+                return base
+        return np.power(base, exponent)
 
     def where(condition, if_true, if_false):
         # A condition on constants alone (p == 0 in x^p) is one bool: no array to build.
         if isinstance(condition, (bool, np.bool_)):
             return if_true if condition else if_false
+        # A special case (x = 0 in the slope of x^p, say) usually holds at no row:
+        # then the other side, already an array, is the answer. One reduction
+        # instead of np.where's pass, which costs four times as much.
+        if type(if_false) is np.ndarray and if_false.shape == condition.shape and not condition.any():
+            return if_false
         return np.where(condition, if_true, if_false)
-
-    def where_else(condition, value, fallback, *args):
-        # `fallback` (a costly form) runs only on the rows that need it.
-        rows = np.flatnonzero(~condition)
-        if rows.size:
-            value = np.array(value, dtype=np.float64)  # a copy: value may be another node's array
-            value[rows] = fallback(*(a[rows] if np.ndim(a) else a for a in args))
-        return value
 
     return SimpleNamespace(
         sin=np.sin, cos=np.cos, sinh=np.sinh, cosh=np.cosh, exp=np.exp, sqrt=np.sqrt,
-        hypot=np.hypot, log=np.log, pow=np.power, divide=np.divide, where=where,
-        where_else=where_else, sign=np.sign, sigmoid=sigmoid,
+        hypot=np.hypot, log=np.log, pow=power, divide=np.divide, where=where,
+        sign=np.sign, sigmoid=sigmoid, sigmoid_complement=sigmoid_complement,
+        residuals=residuals,
     )
 
 
@@ -175,14 +237,9 @@ def array_math(np) -> SimpleNamespace:
 
 
 def _sigmoid_partials(args: Args, out: float, m=SCALAR) -> tuple[float]:
-    # out * (1 - out), as the CS231n notes compute it, while out <= 1/2; above,
-    # 1 - out loses digits to the rounding of out (every digit once out rounds
-    # to 1, x > 37), so it is sigmoid(-x), computed directly, where needed only.
-    return (m.where_else(out <= 0.5, out * (1.0 - out), _sigmoid_upper_slope, args[0], out, m),)
-
-
-def _sigmoid_upper_slope(x, out, m):
-    return out * m.sigmoid(-x)
+    # out * (1 - out), as the CS231n notes compute it, with 1 - out computed
+    # without cancellation (`sigmoid_complement`: sigmoid(-x) where out > 1/2).
+    return (out * m.sigmoid_complement(args[0], out),)
 
 
 def _tanh_partials(args: Args, out: float, m=SCALAR) -> tuple[float]:
@@ -232,8 +289,11 @@ def _log_partials(args: Args, out: float, m=SCALAR) -> tuple[float, ...]:
 def _pow_partials(args: Args, out: float, m=SCALAR, exponent_varies: bool = True) -> tuple[float, float]:
     base, exponent = args
     # p x^(p-1) in IEEE arithmetic is right at x = 0 too: 0 for p > 1, 1 for
-    # p = 1, +inf for 0 < p < 1; only p = 0 needs its own case (0 * inf).
-    d_base = m.where(exponent == 0.0, 0.0, exponent * m.pow(base, exponent - 1.0))
+    # p = 1, +inf for 0 < p < 1; only p = 0 at x = 0 needs its own case (0 * inf).
+    # (Only there: elsewhere at p = 0 the formula is 0 as well, and its
+    # derivative in p, 1/x, is what second derivatives need.)
+    d_base = exponent * m.pow(base, exponent - 1.0)
+    d_base = m.where(exponent == 0.0, m.where(base == 0.0, 0.0, d_base), d_base)
     if not exponent_varies:
         # x^2 and the like: the batch engine skips a log per element (see `Op.constant_args`).
         return d_base, 0.0
@@ -346,16 +406,17 @@ _OPS = [
     Op("input", 0, 0, None, None, summary="a free input of the program"),
     Op("const", 0, 0, None, None, summary="a number or the constants pi and e"),
     Op("id", 1, 1, lambda x: x, lambda a, out, m=SCALAR: (1.0,), summary="a name bound to an existing node"),
-    Op("add", 2, 2, lambda a, b: a + b, lambda a, out, m=SCALAR: (1.0, 1.0), summary="a + b"),
-    Op("sub", 2, 2, lambda a, b: a - b, lambda a, out, m=SCALAR: (1.0, -1.0), summary="a - b"),
-    Op("mul", 2, 2, lambda a, b: a * b, lambda a, out, m=SCALAR: (a[1], a[0]), summary="a * b"),
-    Op("div", 2, 2, lambda a, b: a / b, lambda a, out, m=SCALAR: (1.0 / a[1], -out / a[1]),
+    Op("add", 2, 2, operator.add, lambda a, out, m=SCALAR: (1.0, 1.0), summary="a + b"),
+    Op("sub", 2, 2, operator.sub, lambda a, out, m=SCALAR: (1.0, -1.0), summary="a - b"),
+    Op("mul", 2, 2, operator.mul, lambda a, out, m=SCALAR: (a[1], a[0]), summary="a * b"),
+    # m.divide, not /: the dual numbers of second derivatives meet b = 0 (sqrt's 0.5 / out at 0).
+    Op("div", 2, 2, operator.truediv, lambda a, out, m=SCALAR: (m.divide(1.0, a[1]), m.divide(-out, a[1])),
        domain="a divisor other than 0", summary="a / b"),
-    Op("neg", 1, 1, lambda x: -x, lambda a, out, m=SCALAR: (-1.0,), summary="-x"),
+    Op("neg", 1, 1, operator.neg, lambda a, out, m=SCALAR: (-1.0,), summary="-x"),
     Op("pow", 2, 2, math.pow, _pow_partials,
        domain="x > 0, or x = 0 with p >= 0, or x < 0 with an integer p",
        kink=_pow_kink, summary="x ^ p, x ** p, pow(x, p)",
-       complex_forward=_complex_pow, branch=_pow_branch, array_forward=lambda np: np.power,
+       complex_forward=_complex_pow, branch=_pow_branch, array_forward=lambda np: array_math(np).pow,
        constant_args=True),
     Op("sin", 1, 1, math.sin, lambda a, out, m=SCALAR: (m.cos(a[0]),), complex_forward=cmath.sin,
        array_forward=lambda np: np.sin),

@@ -24,7 +24,10 @@ Covered here:
    lengths; broadcast numbers as columns; zero rows;
 5. staged programs (the samples/ files and the seed numbers), kinks (abs,
    relu, max/min ties), and unused statements that fail;
-6. importing gradcli and a single-point `gradcli eval` do not import numpy.
+6. the engine's shortcuts: results are arrays of their own, non-finite
+   numbers are found where no result shows them, sigmoid's residual cache,
+   compiled plans equal to interpreted ones (big programs') bit for bit;
+7. importing gradcli and a single-point `gradcli eval` do not import numpy.
 
 Found by these tests and fixed, kept as regressions at the end: log with a
 base of 0, division by a constant 0, log(x, b) at the smallest x.
@@ -32,6 +35,7 @@ base of 0, division by a constant 0, log(x, b) at the smallest x.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import subprocess
@@ -426,6 +430,13 @@ def test_random_table_programs_match_scalar_engine(program, columns):
     check_random_program(program, columns)
 
 
+@RANDOM_SETTINGS
+@given(table_programs(), columns_of(ENTRIES))
+def test_random_table_programs_match_scalar_engine_interpreted(program, columns):
+    with interpreted():
+        check_random_program(program, columns)
+
+
 @pytest.mark.skipif(guarded_expressions is None, reason="tests/test_properties.py is not importable")
 @RANDOM_SETTINGS
 @given(st.data(), columns_of(GUARDED_ENTRIES))
@@ -732,7 +743,165 @@ def test_log_with_base_near_one_at_the_smallest_x_does_not_crash():
     assert result.gradient["b"][0] == pytest.approx(-result.values[0] / (b * math.log(b)), rel=1e-15)
 
 
-# -- 6. numpy stays out of single-point use -------------------------------------------------------------
+# -- 6. what the fast paths must keep -----------------------------------------------------------------
+#
+# The engine returns its own arrays as results where it can, finds bad rows by
+# NumPy's floating-point flags, hands sigmoid's exp(-x) from the forward to the
+# partial rule through a cache, and skips calling rules whose partials are
+# plain numbers. None of that may show in the results.
+
+ALIASING_PROGRAMS = ["x", "t = x; t", "x * y", "exp(x)", "(x + y) * sin(y)", "x^1 + 0 * y", "sigmoid(x) * y",
+                     "y - x", "-x + y", "x * 2"]
+
+
+@pytest.mark.parametrize("compile_limit", [-1, batch.COMPILE_LIMIT], ids=["interpreted", "compiled"])
+@pytest.mark.parametrize("chunk_rows", [3, batch.CHUNK_ROWS])
+@pytest.mark.parametrize("program", ALIASING_PROGRAMS)
+def test_results_are_arrays_of_their_own(monkeypatch, program, chunk_rows, compile_limit):
+    """No result is an input column, a view of one, or another result; changing one changes nothing else."""
+    monkeypatch.setattr(batch, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(batch, "COMPILE_LIMIT", compile_limit)
+    columns = {"x": np.linspace(-2.0, 2.0, 8), "y": np.linspace(0.5, 3.0, 8)}
+    copies = {name: column.copy() for name, column in columns.items()}
+    graph = gradcli.parse(program)
+    result = evaluate_batch(graph, {name: columns[name] for name in graph.inputs})
+    outputs = [result.values, *result.gradient.values()]
+    for i, a in enumerate(outputs):
+        assert a.flags.writeable and a.dtype == np.float64 and a.shape == (8,)
+        for column in columns.values():
+            assert not np.shares_memory(a, column), f"{program}: result {i} shares memory with an input"
+        for b in outputs[i + 1 :]:
+            assert not np.shares_memory(a, b), f"{program}: two results share memory"
+    expected = [a.copy() for a in outputs]
+    for a in outputs:
+        a[:] = 123.0
+    for name in columns:
+        np.testing.assert_array_equal(columns[name], copies[name], err_msg=f"{program}: input {name} changed")
+    again = evaluate_batch(graph, {name: columns[name] for name in graph.inputs})
+    for got, want in zip([again.values, *again.gradient.values()], expected):
+        np.testing.assert_array_equal(got, want, err_msg=f"{program}: a second call differs")
+
+
+@pytest.mark.parametrize(
+    ("program", "columns"),
+    [
+        # inf or NaN that never reaches the output: only the flags can tell
+        ("t = exp(x); y", {"x": np.array([1.0, 1000.0, 2.0]), "y": np.array([1.0, 2.0, 3.0])}),
+        ("atan(exp(x))", {"x": np.array([1.0, 710.0, -2.0])}),
+        ("sigmoid(exp(x)) + y", {"x": np.array([1.0, 710.0, -2.0]), "y": np.array([1.0, 2.0, 3.0])}),
+        ("t = log(x - 1); x", {"x": np.array([3.0, 1.0, 0.5, 2.0])}),
+        # a flag from a branch of `where` not taken: the rows are searched and all are fine
+        ("x^0 + pow(x, y)", {"x": np.array([0.0, 1.0, 2.0]), "y": np.array([0.0, 2.0, 3.0])}),
+        # huge finite inputs overflow the engine's own check of the inputs: searched, all fine
+        ("x + y", {"x": np.array([1e200, -1e200, 1.0]), "y": np.array([1e200, 1e200, 2.0])}),
+        ("x * 1e-300", {"x": np.array([1e300, 1e308, -1e308])}),
+    ],
+)
+def test_non_finite_numbers_are_found_wherever_they_are(program, columns):
+    check_batch(program, columns)
+    with interpreted():
+        check_batch(program, columns)
+
+
+def test_inputs_that_are_not_finite_are_found_in_every_chunk(monkeypatch):
+    monkeypatch.setattr(batch, "CHUNK_ROWS", 4)
+    x = np.linspace(-1.0, 1.0, 11)
+    x[[2, 7, 10]] = [math.nan, math.inf, -math.inf]
+    # sigmoid(inf) is 1 and its slope 0: no operation raises a flag, so only the input check can tell.
+    result, kinds = check_batch("sigmoid(x) + sigmoid(y)", {"x": x, "y": x[::-1].copy()})
+    assert sorted(result.errors) == [0, 2, 3, 7, 8, 10]
+    assert all(isinstance(e, BindingError) for e in result.errors.values())
+
+
+SIGMOID_POINTS = np.array(WIDE + [-1000.0, 1000.0, 36.0, 37.0, 38.0, -36.0, -37.0, 1e-10, -1e-10])
+
+
+def test_sigmoid_complement_scalar_is_the_rule_as_it_was():
+    """The scalar sigmoid partial is unchanged: out * (1 - out) up to 1/2, out * sigmoid(-x) above, bit for bit."""
+    from gradcli.ops import SCALAR, _sigmoid
+
+    for x in SIGMOID_POINTS.tolist():
+        out = _sigmoid(x)
+        before = out * (1.0 - out) if out <= 0.5 else out * _sigmoid(-x)
+        (partial,) = OPS["sigmoid"].partials([x], out)
+        assert partial == before, x
+        assert SCALAR.sigmoid_complement(x, out) == (1.0 - out if out <= 0.5 else _sigmoid(-x)), x
+
+
+def test_sigmoid_complement_with_and_without_the_forwards_residual():
+    """From the cache (the forward's exp(-x)) or computed afresh, 1 - sigmoid(x) is the scalar one to rounding."""
+    from gradcli.ops import SCALAR, array_math
+
+    m = array_math(np)
+    assert m is array_math(np) is batch.ARRAY_MATH  # one namespace: forward and rules share the cache
+    x = SIGMOID_POINTS
+    with np.errstate(all="ignore"):
+        out = m.sigmoid(x)
+        assert id(out) in m.residuals
+        from_residual = m.sigmoid_complement(x, out)
+        afresh = m.sigmoid_complement(x, out.copy())  # not the forward's array: a cache miss
+    for i, xi in enumerate(x.tolist()):
+        expected = SCALAR.sigmoid_complement(xi, SCALAR.sigmoid(xi))
+        for got in (from_residual[i], afresh[i]):
+            assert abs(got - expected) <= 4e-16 * expected + TINY, (xi, got, expected)
+    key = id(out)
+    del out
+    assert key not in m.residuals  # an entry lives no longer than its output array
+
+
+def test_the_residual_cache_is_empty_after_a_call():
+    graph = gradcli.parse("sigmoid(x) * sigmoid(2 * x) + softplus(x)")
+    evaluate_batch(graph, {"x": np.linspace(-3.0, 3.0, 20)})
+    assert not batch.ARRAY_MATH.residuals
+
+
+@contextlib.contextmanager
+def interpreted():
+    """Plans made in this block are interpreted step by step, as big programs' are, not compiled."""
+    saved = batch.COMPILE_LIMIT
+    batch.COMPILE_LIMIT = -1
+    try:
+        yield
+    finally:
+        batch.COMPILE_LIMIT = saved
+
+
+PLAN_CASES = [(program, columns) for program, columns, _ in OP_CASES.values()] + [
+    (program, columns) for program, columns, _ in CONSTANT_ARGUMENT_CASES
+] + [(CHUNK_PROGRAM, chunk_columns()), ("x + x - x * x + -x - (-x) + y - y", grid(x=SMALL, y=[1.0, -2.0]))]
+
+
+@pytest.mark.parametrize(("program", "columns"), PLAN_CASES, ids=[case[0] for case in PLAN_CASES])
+def test_compiled_and_interpreted_plans_agree_bit_for_bit(program, columns):
+    """The compiled function takes the interpreter's steps: the same numbers, bit for bit, and the same errors."""
+    compiled_graph = gradcli.parse(program)
+    compiled = evaluate_batch(compiled_graph, columns)
+    assert batch._plans[compiled_graph].run is not None
+    with interpreted():
+        interpreted_graph = gradcli.parse(program)
+        stepwise = evaluate_batch(interpreted_graph, columns)
+    assert batch._plans[interpreted_graph].run is None
+    assert_same_results(compiled, stepwise, program)
+
+
+def test_plain_number_partials_are_found_once_per_graph():
+    graph = gradcli.parse("t = x; (t + y) - (-x) * y")
+    evaluate_batch(graph, {"x": np.ones(3), "y": np.ones(3)})
+    fixed = {graph.nodes[step.node].op.name: step.fixed for step in batch._plans[graph].backward}
+    assert fixed["add"] == (1.0, 1.0)
+    assert fixed["sub"] == (1.0, -1.0)
+    assert fixed["neg"] == (-1.0,)
+    assert fixed["id"] == (1.0,)
+    assert fixed["mul"] is None
+
+
+@pytest.mark.parametrize("program", ["sigmoid(x)", "relu(softplus(x))", "sigmoid(x) * sigmoid(-x)"])
+def test_a_nan_row_does_not_hide_the_far_left_rows_of_sigmoid(program):
+    """Found by the random programs: x.min() is NaN when a row is NaN, which hid the rows below -709."""
+    check_batch(program, {"x": np.array([math.nan, -720.0, -745.0, 1.0, 720.0])})
+
+
+# -- 7. numpy stays out of single-point use -------------------------------------------------------------
 
 
 def test_single_point_use_does_not_import_numpy():
