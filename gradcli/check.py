@@ -15,6 +15,13 @@ compared with a numerical estimate from `numeric`:
 
 The graph is ours, so kinks are found by asking each op which smooth piece
 its arguments are on at x - h, x and x + h, not by guessing from the numbers.
+
+Every output is checked (a program with `out u, v` has a Jacobian: one entry
+per output and input). At order 2 the value under test is gradcli's Hessian
+entry (forward over reverse, `hessian`), and the function differentiated
+numerically is a component of gradcli's reverse-mode gradient along an input
+(`numeric.GradientAlongInput`): the same verdicts, kinks and escalation, with
+the complex step left out (the reverse sweep runs on floats).
 """
 
 from __future__ import annotations
@@ -23,11 +30,24 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .errors import InputError
 from .evaluation import Evaluation, evaluate
 from .graph import Graph, Node, depends_on
-from .numeric import EPS, F_ULPS, AlongInput, Estimate, central, complex_step, default_step, forward_difference, ridders
+from .numeric import (
+    EPS,
+    F_ULPS,
+    AlongInput,
+    Estimate,
+    GradientAlongInput,
+    central,
+    complex_step,
+    default_step,
+    forward_difference,
+    ridders,
+)
 
 METHODS = ("central", "forward", "richardson", "complex")
+ORDERS = (1, 2)
 DEFAULT_RTOL = 1e-7
 DEFAULT_ATOL = 0.0
 # An agreement that needs an error bar wider than this (relative) could hide
@@ -45,6 +65,9 @@ class Kink:
     right: float | None  # one-sided derivative from above
     low: float  # a subgradient lies in [low, high] (slack included)
     high: float
+    # The largest jump of f at the point (a gradient at order 2: relu'(x), max at a tie):
+    # f is not continuous there, so no derivative exists and any value is accepted.
+    jump: float | None = None
 
 
 @dataclass(kw_only=True)
@@ -75,12 +98,23 @@ class Verification:
 
 @dataclass(kw_only=True)
 class PartialCheck(Verification):
-    """d(output)/d(input) for one input; `tested` is the claim if there is one."""
+    """d(output)/d(input) for one input and output; `tested` is the claim if there is one.
+
+    At order 2 it is d/d(wrt) of d(output)/d(input): a Hessian entry.
+    """
 
     input: str
-    at: float
-    reverse: float  # gradcli's reverse-mode partial
+    at: float  # the value of the input moved by the numerical derivative (`wrt` at order 2)
+    reverse: float  # gradcli's derivative: reverse mode (order 1), forward over reverse (order 2)
     claimed: float | None = None
+    output: str = ""  # the output's label (its text in `out`, or the program's for one output)
+    wrt: str | None = None  # order 2: the second input
+    key: str = ""  # how a claim names this entry: x, u/x, x,y or u/x,y (see `claim_key`)
+    name: str = ""  # how a person reads it: x (one output, order 1), du/dx, d²f/dx dy
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.input
+        self.name = self.name or self.input
 
 
 @dataclass
@@ -95,7 +129,9 @@ class CheckSettings:
 class CheckResult:
     evaluation: Evaluation
     settings: CheckSettings
-    partials: list[PartialCheck]
+    partials: list[PartialCheck]  # output by output; input by input (order 2: row by row)
+    order: int = 1
+    hessians: list | None = None  # order 2: gradcli's hessian.Hessian of each output
 
     @property
     def ok(self) -> bool:
@@ -180,7 +216,29 @@ def _kink_check(f: AlongInput, tested: float, nodes: list[tuple[int, str]], rtol
         return Kink(nodes, None, None, math.nan, math.nan)
     low, high = min(all_sided), max(all_sided)
     slack = atol + rtol * max(abs(low), abs(high), abs(tested)) + noise
+    jump = _jump(f, h)
+    if jump is not None:
+        return Kink(nodes, left, right, -math.inf, math.inf, jump)
     return Kink(nodes, left, right, low - slack, high + slack)
+
+
+def _jump(f: AlongInput, h: float) -> float | None:
+    """The change of f across the point that does not shrink with the step, if any.
+
+    A continuous f changes 16 times less over h/16 than over h; a jump (a
+    gradient through relu at 0 or max at a tie, at order 2) changes as much.
+    """
+    at = f(f.x)
+    largest = None
+    for side in (-1.0, 1.0):
+        far, near = f(f.x + side * h), f(f.x + side * h / 16.0)
+        if at is None or far is None or near is None:
+            continue
+        resolvable = 64.0 * F_ULPS * (EPS * max(abs(at), abs(far), abs(near)) + getattr(f, "noise", 0.0))
+        # A jump changes by about as much over h/16; |x|^p changes 16^-p as much (< 1/2 for p > 1/4).
+        if abs(near - at) > resolvable and abs(near - at) > abs(far - at) / 2.0:
+            largest = max(largest or 0.0, abs(near - at))
+    return largest
 
 
 def _step_for_kinks(x: float) -> float:
@@ -280,6 +338,8 @@ def _verify(result: Verification, f, probe, settings: CheckSettings, atol: float
     # the function (sin(x) at x = 1e4) cannot produce a false failure.
     first_failure = None
     for method in (settings.method,) + _ESCALATION.get(settings.method, ()):
+        if method == "complex" and not getattr(f, "complex_step_applies", True):
+            continue  # a gradient: no complex step through the reverse sweep (check() refuses it as --method)
         if method == "complex" and probe.non_analytic and method != settings.method:
             continue  # complex-safe forms are not analytic: no better than Ridders here
         estimate = _estimate(method, f, settings.step if method == settings.method else None, probe)
@@ -317,7 +377,13 @@ def _verify_at_kink(result: Verification, f, near: list[tuple[int, str]], rtol: 
     sides = [v for v in (kink.left, kink.right) if v is not None]
     if sides:
         result.numeric = sum(sides) / len(sides)  # what a central difference would see
-    if kink.low <= result.tested <= kink.high:
+    if kink.jump is not None:
+        result.verdict, result.numeric = "kink", None  # the one-sided slopes diverge: no estimate to show
+        result.notes.append(
+            f"the function differentiated jumps by {kink.jump:.3g} at the point: no derivative exists here, "
+            "so any value is accepted"
+        )
+    elif kink.low <= result.tested <= kink.high:
         result.verdict = "kink"
     elif kink.left is None or kink.right is None:
         # At the edge of the domain only one side exists, and one-sided
@@ -328,7 +394,7 @@ def _verify_at_kink(result: Verification, f, near: list[tuple[int, str]], rtol: 
         result.verdict = "fail"
 
 
-def chain_magnitude(graph: Graph, partials, input_id: int) -> float:
+def chain_magnitude(graph: Graph, partials, input_id: int, output: int | None = None) -> float:
     """The sum over paths of |products of edge partials|: what the chain rule adds up.
 
     Where terms cancel (a derivative that is exactly 0 made of terms of size 1),
@@ -339,17 +405,18 @@ def chain_magnitude(graph: Graph, partials, input_id: int) -> float:
     for node in graph.nodes:
         if node.args:
             magnitude[node.id] = sum(abs(p) * magnitude[a] for a, p in zip(node.args, partials[node.id]))
-    total = magnitude[graph.output]
+    total = magnitude[graph.output if output is None else output]
     return total if math.isfinite(total) else 0.0
 
 
-def rounding_in_output(evaluation: Evaluation) -> float:
-    """First-order rounding error of the output: eps * sum |value * adjoint| over computed nodes.
+def rounding_in_output(evaluation: Evaluation, adjoints: list[float] | None = None) -> float:
+    """First-order rounding error of an output: eps * sum |value * adjoint| over computed nodes.
 
     Each node's rounding (an ulp of its value) reaches the output scaled by its
-    adjoint; large intermediates ((x + 1e6) - 1e6) make this exceed an ulp of f.
+    adjoint (`adjoints`: that output's; default the first output's); large
+    intermediates ((x + 1e6) - 1e6) make this exceed an ulp of f.
     """
-    adjoints = evaluation.adjoints or []
+    adjoints = (evaluation.adjoints if adjoints is None else adjoints) or []
     total = sum(
         abs(evaluation.values[n.id] * adjoints[n.id]) for n in evaluation.graph.nodes if n.args and adjoints
     )
@@ -366,15 +433,34 @@ def check_partial(
     settings: CheckSettings | None = None,
     magnitude: float = 0.0,
     noise: float = 0.0,
+    output: int | None = None,
+    key: str = "",
+    label: str = "",
 ) -> PartialCheck:
-    settings = settings or CheckSettings()
-    f = AlongInput(graph, point, name, noise)
-    tested = reverse if claimed is None else claimed
-    result = PartialCheck(input=name, at=f.x, reverse=reverse, claimed=claimed, tested=tested)
+    """d(output)/d(name) (default output: the first) against a numerical derivative of the output."""
+    result, f = _jacobian_entry(graph, point, name, reverse, noise, output, key, label)
+    result.claimed = claimed
+    return _check_entry(result, f, claim_tolerance, CHAIN_ULPS * EPS * magnitude, settings or CheckSettings())
+
+
+def _jacobian_entry(
+    graph: Graph, point, name: str, reverse: float, noise: float, output: int | None, key: str, label: str,
+    output_label: str = "",
+) -> tuple[PartialCheck, AlongInput]:
+    f = AlongInput(graph, point, name, noise, output)
+    entry = PartialCheck(input=name, at=f.x, reverse=reverse, tested=reverse, output=output_label, key=key, name=label)
+    return entry, f
+
+
+def _check_entry(
+    result: PartialCheck, f: AlongInput, claim_tolerance: float, rounding: float, settings: CheckSettings
+) -> PartialCheck:
+    """One entry at either order: the claim (if any) under test, verified along f."""
+    if result.claimed is not None:
+        result.tested = result.claimed
     if claim_tolerance:
         result.notes.append(f"claim compared to within {claim_tolerance:.1g}, the precision of its digits")
-    rounding = CHAIN_ULPS * EPS * magnitude
-    _verify(result, f, _InputProbe(graph, f), settings, settings.atol + claim_tolerance + rounding)
+    _verify(result, f, _InputProbe(f.graph, f), settings, settings.atol + claim_tolerance + rounding)
     return result
 
 
@@ -398,6 +484,26 @@ def claim_tolerance(text: str) -> float:
     return 10.0 ** (power - decimals)
 
 
+def claim_key(output: str | None, input: str, wrt: str | None = None) -> str:
+    """How a claim names an entry: x, x,y (order 2), and u/x, u/x,y when there are several outputs.
+
+    Input names never contain '/' or ',', so the key splits unambiguously
+    from the right even when an output's label is an expression (out x/y, v).
+    """
+    inputs = input if wrt is None else f"{input},{wrt}"
+    return inputs if output is None else f"{output}/{inputs}"
+
+
+def derivative_name(output: str | None, input: str, wrt: str | None = None) -> str:
+    """x (one output, order 1), du/dx, d²f/dx dy, d²f/dx² (`output` None: one output)."""
+    if output is None and wrt is None:
+        return input
+    f = "f" if output is None else (output if output.isidentifier() else f"({output})")
+    if wrt is None:
+        return f"d{f}/d{input}"
+    return f"d²{f}/d{input}²" if wrt == input else f"d²{f}/d{input} d{wrt}"
+
+
 def check(
     program: str | Graph,
     values: Mapping[str, float] | None = None,
@@ -405,27 +511,117 @@ def check(
     settings: CheckSettings | None = None,
     claims: Mapping[str, float] | None = None,
     claim_tolerances: Mapping[str, float] | None = None,
+    order: int = 1,
 ) -> CheckResult:
-    """Check every partial of the program's output at a point."""
+    """Check every entry of the Jacobian (order 1) or of every output's Hessian (order 2) at a point.
+
+    Claims are keyed by `claim_key`; a key that names no entry is an InputError.
+    """
     settings = settings or CheckSettings()
     if settings.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
-    evaluation = evaluate(program, values)
-    graph = evaluation.graph
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}")
+    if order == 2 and settings.method == "complex":
+        raise InputError(
+            "the complex step does not apply at order 2: gradcli's gradient comes from a reverse sweep "
+            "whose partial rules run on real numbers, so it cannot be evaluated at a complex point",
+            hint="use --method richardson (the most accurate), central or forward",
+        )
+    # Reverse mode: one sweep per output gives its adjoints, which the rounding estimates need.
+    evaluation = evaluate(program, values, mode="reverse")
+    several = len(evaluation.outputs) > 1
+    if order == 2:
+        from .hessian import hessians
+
+        hessian_list = hessians(evaluation)
+        entries = _second_order(evaluation, several, hessian_list)
+    else:
+        hessian_list, entries = None, _first_order(evaluation, several)
     claims = claims or {}
     tolerances = claim_tolerances or {}
-    checks = [
-        check_partial(
-            graph,
-            evaluation.point,
-            name,
-            evaluation.gradient[name],
-            claims.get(name),
-            tolerances.get(name, 0.0),
-            settings,
-            chain_magnitude(graph, evaluation.partials, graph.inputs[name]),
-            rounding_in_output(evaluation),
+    known = {entry.key for entry, _, _ in entries}
+    unknown = [key for key in claims if key not in known and _transposed(key) not in known]
+    if unknown:
+        raise InputError(
+            f"claims for entries the program does not have: {', '.join(unknown)}",
+            hint=_claim_hint(evaluation, several, order),
         )
-        for name in graph.inputs
-    ]
-    return CheckResult(evaluation, settings, checks)
+    checks = []
+    for entry, f, rounding in entries:
+        # At order 2 a claim for x,y serves y,x too (the Hessian is symmetric), unless y,x has its own.
+        key = entry.key if entry.key in claims or order == 1 else _transposed(entry.key)
+        entry.claimed = claims.get(key)
+        checks.append(_check_entry(entry, f, tolerances.get(key, 0.0), rounding, settings))
+    return CheckResult(evaluation, settings, checks, order, hessian_list)
+
+
+def _transposed(key: str) -> str:
+    """u/x,y -> u/y,x: the same second derivative (x -> x)."""
+    output, slash, inputs = key.rpartition("/")
+    first, comma, second = inputs.partition(",")
+    return key if not comma else f"{output}{slash}{second},{first}"
+
+
+def _claim_hint(evaluation: Evaluation, several: bool, order: int) -> str:
+    inputs = list(evaluation.graph.inputs)
+    first = inputs[0] if inputs else "x"
+    second = inputs[1] if len(inputs) > 1 else first
+    example = claim_key(evaluation.output_labels[0] if several else None, first, second if order == 2 else None)
+    forms = {
+        (False, 1): "name the input",
+        (True, 1): "name the output and the input, OUTPUT/INPUT",
+        (False, 2): "name two inputs, INPUT,INPUT",
+        (True, 2): "name the output and two inputs, OUTPUT/INPUT,INPUT",
+    }[several, order]
+    return (
+        f"{forms}, e.g. --claim {example}=1.5; inputs: {', '.join(inputs) or 'none'}"
+        + (f"; outputs: {', '.join(evaluation.output_labels)}" if several else "")
+    )
+
+
+def _first_order(evaluation: Evaluation, several: bool) -> list:
+    """(entry, f, rounding allowed in the tested value) for every Jacobian entry."""
+    from .hessian import adjoints_of_output
+
+    graph, point = evaluation.graph, evaluation.point
+    entries = []
+    for index, (output, label) in enumerate(zip(evaluation.outputs, evaluation.output_labels)):
+        noise = rounding_in_output(evaluation, adjoints_of_output(evaluation, index))
+        for column, (name, input_id) in enumerate(graph.inputs.items()):
+            entry, f = _jacobian_entry(
+                graph, point, name, evaluation.jacobian[index][column], noise, output,
+                claim_key(label if several else None, name), derivative_name(label if several else None, name), label,
+            )
+            magnitude = chain_magnitude(graph, evaluation.partials, input_id, output)
+            entries.append((entry, f, CHAIN_ULPS * EPS * magnitude))
+    return entries
+
+
+def _second_order(evaluation: Evaluation, several: bool, hessian_list: list) -> list:
+    """(entry, f, rounding allowed) for every Hessian entry of every output.
+
+    Entry (i, j) is gradcli's forward-over-reverse H_ij against the derivative
+    along input j of gradcli's reverse-mode gradient component i.
+    """
+    graph, point = evaluation.graph, evaluation.point
+    names = list(graph.inputs)
+    entries = []
+    for output, label, hessian in zip(evaluation.outputs, evaluation.output_labels, hessian_list):
+        # One reverse sweep at a moved point gives every gradient component: shared along each input.
+        sweeps: dict[str, dict] = {wrt: {} for wrt in names}
+        for row, name in enumerate(names):
+            # Rounding in the gradient component: its chain-rule sum, in ulps (as for the tested value at order 1).
+            noise = EPS * chain_magnitude(graph, evaluation.partials, graph.inputs[name], output)
+            for column, wrt in enumerate(names):
+                f = GradientAlongInput(graph, point, wrt, name, noise, output, sweeps[wrt])
+                tested = hessian.matrix[row][column]
+                entry = PartialCheck(
+                    input=name, at=f.x, reverse=tested, tested=tested, output=label, wrt=wrt,
+                    key=claim_key(label if several else None, name, wrt),
+                    name=derivative_name(label if several else None, name, wrt),
+                )
+                # The two triangles were computed independently: their difference is rounding (or a kink).
+                spread = hessian.asymmetry * abs(tested) if math.isfinite(hessian.asymmetry) else 0.0
+                entries.append((entry, f, spread))
+    return entries

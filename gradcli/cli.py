@@ -190,13 +190,16 @@ def report_warnings(messages: list[str]) -> None:
         click.echo(f"warning: {message}", err=True)
 
 
-def evaluate_arguments(args, program_file, mode: str = "reverse", wrt: str | None = None):
-    """The program and NAME=VALUE arguments of a command, evaluated; warnings go to stderr."""
+def evaluate_arguments(args, program_file, mode: str = "auto", wrt: str | None = None, **products):
+    """The program and NAME=VALUE arguments of a command, evaluated; warnings go to stderr.
+
+    `products`: `direction` and `cotangent` for evaluate(), as given on the command line.
+    """
     from .evaluation import evaluate
     from .point import parse_assignments
 
     source, assignments = read_program(args, program_file)
-    result = evaluate(source, parse_assignments(assignments), mode=mode, wrt=wrt)
+    result = evaluate(source, parse_assignments(assignments), mode=mode, wrt=wrt, **products)
     report_warnings([w.message for w in result.warnings])
     return result
 
@@ -205,10 +208,19 @@ def evaluate_arguments(args, program_file, mode: str = "reverse", wrt: str | Non
 @click.argument("args", nargs=-1, metavar="PROGRAM [NAME=VALUE]...")
 @click.option("-f", "--file", "program_file", metavar="FILE", help="Read the program from FILE ('-' for stdin).")
 @click.option(
-    "--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
-    help="reverse: one backward sweep; forward: one tangent sweep per input.",
+    "--mode", type=click.Choice(["auto", "reverse", "forward"]), default="auto", show_default=True,
+    help="reverse: one backward sweep per output; forward: one tangent sweep per input; "
+    "auto: the one with fewer sweeps.",
 )
 @click.option("--wrt", metavar="NAME", help="Also show every node's derivative with respect to input NAME.")
+@click.option("--hessian", is_flag=True,
+              help="Also the second derivatives (forward over reverse); with --direction, H v instead.")
+@click.option("--direction", metavar="NAME=V,...",
+              help="The directional derivative J v (one forward sweep) instead of the Jacobian; "
+              "inputs left out weigh 0.")
+@click.option("--cotangent", metavar="OUTPUT=U,...",
+              help="The vector-Jacobian product u^T J (one backward sweep) instead of the Jacobian; "
+              "outputs left out weigh 0 (a bare number for a program with one output).")
 @click.option(
     "--max-nodes", type=click.IntRange(min=0), default=40, show_default=True,
     help="Rows of the per-node table before it is cut (0: all).",
@@ -222,8 +234,8 @@ def evaluate_arguments(args, program_file, mode: str = "reverse", wrt: str | Non
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr for --points (default: when stderr is a terminal).")
 @output_options
-def eval_command(args, program_file, mode, wrt, max_nodes, points_path, output_format, on_error, progress,
-                 json_output, no_color) -> int:
+def eval_command(args, program_file, mode, wrt, hessian, direction, cotangent, max_nodes, points_path,
+                 output_format, on_error, progress, json_output, no_color) -> int:
     """Evaluate PROGRAM at a point: its value, gradient and every node.
 
     PROGRAM is an expression or statements separated by ';' or new lines;
@@ -232,26 +244,88 @@ def eval_command(args, program_file, mode, wrt, max_nodes, points_path, output_f
     with the value and every partial; NAME=VALUE then fixes an input for all points.
     """
     if points_path is not None:
+        for flag, value in (("--hessian", hessian), ("--direction", direction), ("--cotangent", cotangent)):
+            if value:
+                raise InputError(f"{flag} does not go with --points, which gives the value and gradient per point",
+                                 hint=f"evaluate one point at a time for {flag}")
         return _eval_points(args, program_file, mode, wrt, points_path, output_format, on_error, progress, json_output)
     if output_format is not None:
         raise InputError("--format applies to --points", hint="add --points FILE, or use --json for one point")
-    result = evaluate_arguments(args, program_file, mode, wrt)
+    from .point import parse_weights
+
+    products = {}
+    if direction is not None:
+        products["direction"] = parse_weights(direction, "--direction")
+    if cotangent is not None:
+        products["cotangent"] = _cotangent(cotangent)
+    result = evaluate_arguments(args, program_file, mode, wrt, **products)
+    hessians = hessian_products = None
+    if hessian:
+        from . import hessian
+
+        if result.direction is not None:
+            hessian_products = hessian.hessian_vector_products(result, result.direction)
+        else:
+            hessians = hessian.hessians(result)
+        from .evaluation import GradWarning
+
+        second = _hessian_warnings(result, hessians, hessian_products)
+        result.warnings += [GradWarning("second-derivative", message) for message in second]  # --json lists them
+        report_warnings(second)
     if json_output:
         from .render.json import dumps, evaluation_to_dict
 
-        click.echo(dumps(evaluation_to_dict(result), pretty=sys.stdout.isatty()))
+        click.echo(dumps(evaluation_to_dict(result, hessians, hessian_products), pretty=sys.stdout.isatty()))
     else:
         from .render.table import node_table, summary
 
-        print_all(no_color, summary(result), "", node_table(result, max_nodes))
+        print_all(no_color, summary(result, hessians, hessian_products), "", node_table(result, max_nodes))
     return EXIT_OK
+
+
+def _cotangent(text: str) -> dict[str, float] | float:
+    """--cotangent OUTPUT=U,...; a bare number weighs a program's one output."""
+    from .point import parse_weights
+
+    if "=" in text:
+        return parse_weights(text, "--cotangent")
+    try:
+        weight = float(text)
+    except ValueError:
+        weight = float("nan")
+    if not (weight == weight and abs(weight) != float("inf")):
+        raise InputError(f"cannot read --cotangent {text!r}: not a number, nor OUTPUT=NUMBER pairs",
+                         hint="e.g. --cotangent 2 for a program with one output, or --cotangent u=1,v=0.5")
+    return weight  # evaluate() weighs the one output with it
+
+
+def _hessian_warnings(result, hessians, products) -> list[str]:
+    """Second derivatives that are not finite, or a Hessian whose triangles disagree (a kink)."""
+    import math
+
+    from .hessian import kink_caveat
+
+    messages = [kink_caveat(result)] if kink_caveat(result) else []
+    labels = result.output_labels
+    for hessian in hessians or []:
+        of = f" of {hessian.output}" if len(labels) > 1 else ""
+        if not all(math.isfinite(v) for row in hessian.matrix for v in row):
+            messages.append(f"the Hessian{of} has entries that are not finite numbers")
+        if not hessian.symmetric:
+            messages.append(f"the Hessian{of} is not symmetric (its triangles differ by {hessian.asymmetry:.2g}, "
+                            "relative): a kink or a non-finite partial; the table shows their average")
+    for label, product in zip(labels, products or []):
+        if not all(math.isfinite(v) for v in product.values()):
+            of = f" of {label}" if len(labels) > 1 else ""
+            messages.append(f"the Hessian-vector product{of} has entries that are not finite numbers")
+    return messages
 
 
 def _eval_points(args, program_file, mode, wrt, points_path, output_format, on_error, progress, json_output) -> int:
     from .cli_batch import run_points
     from .point import parse_assignments
 
-    if wrt is not None or mode != "reverse":
+    if wrt is not None or mode == "forward":
         raise InputError("--wrt and --mode forward show one point's nodes; --points gives gradients only",
                          hint="drop --wrt/--mode, or evaluate one point without --points")
     if json_output and output_format == "csv":
@@ -274,15 +348,20 @@ def _eval_points(args, program_file, mode, wrt, points_path, output_format, on_e
 @click.option("--step", type=float, metavar="H", help="Step for the numerical derivative (default: per method).")
 @click.option("--rtol", type=float, default=1e-7, show_default=True, help="Relative tolerance.")
 @click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance.")
-@click.option("--claim", "claim_pairs", multiple=True, metavar="NAME=VALUE", help="A claimed partial to check instead of gradcli's.")
+@click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="1: every Jacobian entry; 2: every Hessian entry, against differences of the gradient.")
+@click.option("--claim", "claim_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A claimed derivative to check instead of gradcli's: x=..., u/x=... (several outputs), "
+              "x,y=... (--order 2).")
 @click.option("--claims", "claims_file", metavar="FILE", help="Claimed partials as a JSON object ('-' for stdin).")
-@click.option("--nodes", "check_nodes", is_flag=True, help="Also check every node's local partials on their own.")
+@click.option("--nodes", "check_nodes", is_flag=True,
+              help="Also check every node's local partials on their own (--order 2: their derivatives).")
 @click.option("--samples", type=click.IntRange(min=1), metavar="N", help="Also check at N random points.")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for --samples (printed in every case).")
 @click.option("--range", "ranges", multiple=True, metavar="NAME=LO:HI", help="Where --samples draws NAME from.")
 @output_options
 def check_command(
-    args, program_file, method, step, rtol, atol, claim_pairs, claims_file, check_nodes,
+    args, program_file, method, step, rtol, atol, order, claim_pairs, claims_file, check_nodes,
     samples, seed, ranges, json_output, no_color,
 ) -> int:
     """Check the gradient of PROGRAM at a point against numerical derivatives.
@@ -290,7 +369,9 @@ def check_command(
     Every partial gets a verdict: pass, fail, kink (a non-differentiable
     point within the step, and the value lies between the one-sided
     derivatives), uncertain (the numerical error is too large to decide) or
-    non-finite. Exit 0 when all agree, 1 when any is wrong.
+    non-finite. Exit 0 when all agree, 1 when any is wrong. With several
+    outputs (out u, v) every Jacobian entry is checked; with --order 2 every
+    Hessian entry, against numerical derivatives of the gradient.
     """
     from .check import CheckSettings, check, claim_tolerance
     from .point import parse_assignments
@@ -304,27 +385,24 @@ def check_command(
         if value is not None and not (value >= 0.0 and value < float("inf")) or (name == "--step" and value == 0.0):
             raise InputError(f"{name} must be a finite positive number, not {value}", hint=f"e.g. {name} 1e-6")
     settings = CheckSettings(method=method, step=step, rtol=rtol, atol=atol)
+    # Claims naming an entry the program lacks are refused by check(), with the forms it accepts.
     result = check(
-        source, parse_assignments(assignments), settings=settings,
+        source, parse_assignments(assignments), settings=settings, order=order,
         claims={name: value for name, (value, _) in claims.items()},
         claim_tolerances={name: claim_tolerance(text) for name, (_, text) in claims.items()},
     )
-    unknown = [name for name in claims if name not in result.evaluation.graph.inputs]
-    if unknown:
-        raise InputError(f"claims for names the program has no input of: {', '.join(unknown)}",
-                         hint="inputs: " + ", ".join(result.evaluation.graph.inputs))
     node_checks = None
     if check_nodes:
         from .localise import check_nodes as localise
 
-        node_checks = localise(result.evaluation, settings)
+        node_checks = localise(result.evaluation, settings, order)
     report = None
     if samples:
         from .sampling import check_samples, new_seed, parse_ranges
 
         report = check_samples(
             result.evaluation.graph, result.evaluation.point, samples,
-            new_seed() if seed is None else seed, parse_ranges(ranges), settings,
+            new_seed() if seed is None else seed, parse_ranges(ranges), settings, order,
         )
     report_warnings([w.message for w in result.evaluation.warnings])
     ok = result.ok and all(n.ok for n in node_checks or []) and (report is None or report.ok)
@@ -350,7 +428,14 @@ def check_command(
 def _read_claims(pairs, claims_file, stdin_taken: bool) -> dict:
     from .point import parse_assignment_texts, parse_claims_json
 
-    claims = parse_assignment_texts(pairs, what="claim")
+    plain = [pair for pair in pairs if not _is_entry_claim(pair)]
+    claims = parse_assignment_texts(plain, what="claim")
+    for pair in pairs:
+        if _is_entry_claim(pair):
+            key, number = _entry_claim(pair)
+            if key in claims:
+                raise InputError(f"{key} is given twice", hint=f"give one claim for {key}")
+            claims[key] = number
     if claims_file is not None:
         if claims_file == "-" and stdin_taken:
             raise InputError("the program and the claims cannot both come from stdin",
@@ -361,6 +446,36 @@ def _read_claims(pairs, claims_file, stdin_taken: bool) -> dict:
             raise InputError(f"claims given twice (--claim and --claims): {', '.join(twice)}")
         claims.update(from_file)
     return claims
+
+
+def _is_entry_claim(pair: str) -> bool:
+    """u/x=..., x,y=... or u/x,y=...: a Jacobian or Hessian entry rather than a plain input."""
+    return "/" in pair.rpartition("=")[0] or "," in pair.rpartition("=")[0]
+
+
+def _entry_claim(pair: str) -> tuple[str, tuple[float, str]]:
+    """[OUTPUT/]INPUT[,INPUT]=NUMBER: the key as check.claim_key writes it, and the number with its text.
+
+    Split at the last '=' and '/': an output's label may be an expression; input names are plain.
+    """
+    key, _, number = pair.rpartition("=")
+    output, slash, inputs = key.strip().rpartition("/")
+    names = [name.strip() for name in inputs.split(",")]
+    if (slash and not output.strip()) or len(names) > 2 or not all(n.isidentifier() for n in names):
+        raise InputError(
+            f"cannot read the claim {pair!r}",
+            hint="name an entry as INPUT, OUTPUT/INPUT, INPUT,INPUT (--order 2) or OUTPUT/INPUT,INPUT, "
+            "e.g. --claim u/x=1.5 or --claim x,y=2",
+        )
+    text = number.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(
+            f"cannot read the claim {pair!r}: " + (f"{text!r} is not a number" if text else "the number is missing"),
+            hint="write ENTRY=NUMBER, e.g. --claim u/x=2 or --claim x,y=-0.5e-3",
+        ) from None
+    return (output.strip() + slash if slash else "") + ",".join(names), (value, text)
 
 
 def _report(error: GradcliError) -> int:

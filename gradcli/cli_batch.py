@@ -30,6 +30,7 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
     from .point import bind
 
     graph = parse(source)
+    graph.single_output("--points")  # one value column and one gradient per row
     fixed_point, unused = bind(graph, fixed, partial=True)
     for message in unused:
         click.echo(f"warning: {message}", err=True)

@@ -15,6 +15,7 @@ import click
 from .cli import EXIT_CODES_TEXT, ProgramCommand, evaluate_arguments, output_options, print_all
 from .errors import EXIT_OK, InputError
 
+OF_HELP = "With several outputs (`out u, v`): show only OUTPUT, as written in `out` (default: all)."
 GRAPH_FORMATS = ("terminal", "dot", "mermaid", "svg", "png")
 # What -o PATH draws when --format is not given.
 _FORMAT_BY_EXTENSION = {
@@ -56,12 +57,15 @@ def _graph_format(requested: str | None, output_path: str | None, json_output: b
     "--max-nodes", type=click.IntRange(min=0), default=40, show_default=True,
     help="Terminal: draw at most this many nodes, else summarise (0: no limit).",
 )
+@click.option("--of", "output_label", metavar="OUTPUT", help=OF_HELP)
 @output_options
-def graph_command(args, program_file, wrt, graph_format, output_path, max_nodes, json_output, no_color) -> int:
+def graph_command(args, program_file, wrt, graph_format, output_path, max_nodes, output_label, json_output,
+                  no_color) -> int:
     """Draw the computational graph of PROGRAM at a point.
 
     Every node shows its value and adjoint d(output)/d(node), every edge its
-    local derivative; --wrt adds forward-mode tangents.
+    local derivative; --wrt adds forward-mode tangents. With several outputs
+    (`out u, v`) every node shows one adjoint per output; --of picks one.
 
     \b
     Examples:
@@ -69,11 +73,13 @@ def graph_command(args, program_file, wrt, graph_format, output_path, max_nodes,
       gradcli graph "(a+b)*(b+1)" a=2 b=1 --format dot | dot -Tsvg > e.svg
       gradcli graph "(a+b)*(b+1)" a=2 b=1 -o e.svg
       gradcli graph "(a+b)*(b+1)" a=2 b=1 --format mermaid
+      gradcli graph "u = x*y; v = x + sin(y); out u, v" x=1 y=2 --of v
     """
     from .picture import picture
 
     chosen = _graph_format(graph_format, output_path, json_output)
-    result = picture(evaluate_arguments(args, program_file, wrt=wrt))
+    # Reverse mode: the picture shows every output's adjoints, one backward sweep each.
+    result = picture(evaluate_arguments(args, program_file, mode="reverse", wrt=wrt), output=_label(output_label))
     # Everything is rendered before anything is written: a failure leaves no partial output.
     if chosen == "terminal":
         from .render.graph_terminal import render_graph
@@ -107,6 +113,12 @@ def graph_command(args, program_file, wrt, graph_format, output_path, max_nodes,
     return EXIT_OK
 
 
+def _label(output_label: str | None) -> str | None:
+    if output_label is not None and output_label.strip() == "":
+        raise InputError("--of needs an output's label", hint="as written in the program's `out` statement, e.g. --of v")
+    return output_label
+
+
 def _write(data: bytes, output_path: str | None, binary: bool) -> None:
     if output_path is None:
         if binary and sys.stdout.isatty():
@@ -132,27 +144,32 @@ def _write(data: bytes, output_path: str | None, binary: bool) -> None:
 )
 @click.option(
     "--max-lines", type=click.IntRange(min=0), default=60, show_default=True,
-    help="Lines of the forward and of the backward pass before they are cut (0: all).",
+    help="Lines of the forward and of each backward pass before they are cut (0: all).",
 )
+@click.option("--of", "output_label", metavar="OUTPUT", help=OF_HELP)
 @output_options
-def explain_command(args, program_file, wrt, path_limit, max_lines, json_output, no_color) -> int:
+def explain_command(args, program_file, wrt, path_limit, max_lines, output_label, json_output, no_color) -> int:
     """Explain the chain rule for PROGRAM at a point, step by step.
 
     The forward and backward passes as staged code with numbers (the way
     the CS231n notes write backpropagation), the paths from one input to
     the output whose products add up to its partial, and what forward and
-    reverse mode cost for this program.
+    reverse mode cost for this program. With several outputs (`out u, v`):
+    one backward pass and one set of paths per output; --of picks one.
 
     \b
     Examples:
       gradcli explain "(a+b)*(b+1)" a=2 b=1 --wrt b
       gradcli explain -f samples/cs231n_staged.grad x=3 y=-4 --wrt x
+      gradcli explain "u = x*y; v = x + sin(y); out u, v" x=1 y=2 --wrt y --of v
     """
     from .explain import explain
 
     if wrt is not None and wrt.strip() == "":
         raise InputError("--wrt needs an input name", hint="e.g. --wrt b")
-    result = explain(evaluate_arguments(args, program_file), wrt=wrt, path_limit=path_limit)
+    # Reverse mode: the paths section compares its sum with reverse mode's derivative.
+    evaluation = evaluate_arguments(args, program_file, mode="reverse")
+    result = explain(evaluation, wrt=wrt, path_limit=path_limit, output=_label(output_label))
     if json_output:
         from .render.explain import explanation_to_dict
         from .render.json import SCHEMA_VERSION, dumps

@@ -8,6 +8,11 @@ the sum over paths from one input to the output (counted exactly, listed
 only up to a limit) and what forward and reverse mode cost. It never prints
 and imports no renderer; gradcli/render/explain.py draws an `Explanation`.
 
+A program with several outputs (`out u, v`) gets one forward pass and one
+backward pass per output (or only for the one `output=` names), the paths
+from the input followed to each output, and the cost of forward and reverse
+mode for its counts of inputs and outputs (as `choose_mode` decides).
+
 Every pass is a loop over the topologically ordered graph, or an explicit
 stack: graphs 100,000 nodes deep need no recursion.
 """
@@ -17,9 +22,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .errors import BindingError, closest
-from .evaluation import Evaluation
+from .evaluation import Evaluation, choose_mode
 from .graph import Graph, depends_on, feeds_output, format_number
 from .ops import CONSTANTS
+from .picture import feeds_outputs, output_index
 
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -97,17 +103,37 @@ class PathView(NamedTuple):
 
 class Modes(NamedTuple):
     inputs: int
-    outputs: int
-    forward_sweeps: int  # one tangent sweep per input gives the whole gradient
+    outputs: int  # the program's outputs, all of them even when one is explained
+    forward_sweeps: int  # one tangent sweep per input gives the whole Jacobian
     reverse_sweeps: int  # one backward sweep per output gives every partial
     cheaper: str  # by number of sweeps: "reverse", "forward", "equal", or "none" without inputs
     edges: int  # all edges of the graph
-    # Edge visits of one reverse sweep: the edges into nodes the output depends
-    # on, from nodes that depend on an input (a literal's edge carries nothing).
+    # Edge visits of one reverse sweep (from the first output explained): the
+    # edges into nodes the output depends on, from nodes that depend on an
+    # input (a literal's edge carries nothing).
     reverse_edges: int
+    auto: str = "reverse"  # what --mode auto uses for this program (evaluation.choose_mode)
+
+
+class OutputExplanation(NamedTuple):
+    """The backward pass and the paths of one output."""
+
+    index: int  # position in the program's outputs (graph.outputs)
+    label: str  # as written in `out` (or the last statement's text)
+    node: int
+    name: str  # its stage name
+    value: float
+    start: str  # the backward pass's first line: "du = 1"
+    backward: tuple[BackwardStep, ...]  # reverse evaluation order
+    skipped: tuple[Skipped, ...]  # evaluation order
+    gradient: dict[str, float]  # the output's row of the Jacobian
+    paths: PathView | None  # None when there is no single input to follow
+    reverse_edges: int  # edge visits of this output's reverse sweep (as Modes.reverse_edges)
 
 
 class Explanation(NamedTuple):
+    """The chain rule for a program; output ... paths repeat `outputs[0]`, for one-output readers."""
+
     program: str
     point: dict[str, float]
     inputs: tuple[str, ...]
@@ -122,13 +148,21 @@ class Explanation(NamedTuple):
     gradient: dict[str, float]
     paths: PathView | None  # None when there is no single input to follow
     modes: Modes
+    outputs: tuple[OutputExplanation, ...] = ()  # the outputs explained: all, or the selected one
+    output_labels: tuple[str, ...] = ()  # every output of the program, in `out` order
+    selected: str | None = None  # the label `output=` chose, else None
+    output_nodes: tuple[int, ...] = ()  # every output's node, aligned with output_labels
 
 
-def explain(evaluation: Evaluation, wrt: str | None = None, path_limit: int = 20) -> Explanation:
+def explain(
+    evaluation: Evaluation, wrt: str | None = None, path_limit: int = 20, output: str | None = None
+) -> Explanation:
     """The chain rule at the evaluated point, stage by stage (any evaluation mode).
 
     Paths are followed from `wrt`, or from the only input when there is
     exactly one; at most `path_limit` of them are listed, all are counted.
+    `output`: the label of the one output to explain (as in `out`); by default
+    every output gets its backward pass and paths.
     """
     graph = evaluation.graph
     if path_limit < 0:
@@ -139,33 +173,61 @@ def explain(evaluation: Evaluation, wrt: str | None = None, path_limit: int = 20
             f"--wrt {wrt}: the program has no input named {wrt}",
             hint=(f"did you mean {close}? " if close else "") + "inputs: " + (", ".join(graph.inputs) or "none"),
         )
+    selected = output_index(graph, output)
     if wrt is None and len(graph.inputs) == 1:
         wrt = next(iter(graph.inputs))
+    outputs, labels = list(evaluation.outputs), list(evaluation.output_labels)
     names = stage_names(graph)
-    feeds = feeds_output(graph)
     texts = [n if n is not None else literal_text(graph, node) for n, node in zip(names, graph.nodes)]
-    start, backward, skipped = _backward(graph, evaluation.partials, names, texts, feeds)
+    # One output (the usual case): graph.feeds_output's faster loop gives the same marks.
+    masks = feeds_outputs(graph, outputs) if len(outputs) > 1 else None
+    live = depends_on(graph)  # edges from constants carry no derivative of any input
+    counts = None if wrt is None else _path_counts(evaluation, wrt)
+    explained = []
+    for index in range(len(outputs)) if selected is None else [selected]:
+        node_id, bit = outputs[index], 1 << index
+        feeds = feeds_output(graph) if masks is None else [bool(mask & bit) for mask in masks]
+        start, backward, skipped, adjoints = _backward(graph, evaluation.partials, names, texts, feeds, node_id)
+        if evaluation.jacobian is not None:
+            gradient = dict(zip(graph.inputs, evaluation.jacobian[index]))
+        else:  # only products were asked for: the pass above is this output's reverse sweep
+            gradient = {name: adjoints[i] for name, i in graph.inputs.items()}
+        paths = None if counts is None else _paths(evaluation, counts, node_id, path_limit, feeds, gradient[wrt])
+        explained.append(OutputExplanation(
+            index, labels[index], node_id, names[node_id], evaluation.values[node_id], start, backward, skipped,
+            gradient, paths, _reverse_edges(graph, feeds, live),
+        ))
+    first = explained[0]
     return Explanation(
         program=graph.source,
         point=dict(evaluation.point),
         inputs=tuple(graph.inputs),
-        output=graph.output,
-        output_name=names[graph.output],
-        value=evaluation.values[graph.output],
+        output=first.node,
+        output_name=first.name,
+        value=first.value,
         names=tuple(names),
         forward=tuple(_forward(graph, evaluation.values, names, texts)),
-        start=start,
-        backward=backward,
-        skipped=skipped,
-        gradient=dict(evaluation.gradient),
-        paths=None if wrt is None else _paths(evaluation, wrt, path_limit, feeds),
-        modes=_modes(graph, feeds),
+        start=first.start,
+        backward=first.backward,
+        skipped=first.skipped,
+        gradient=first.gradient,
+        paths=first.paths,
+        modes=_modes(graph, len(outputs), first.reverse_edges),
+        outputs=tuple(explained),
+        output_labels=tuple(labels),
+        selected=None if selected is None else labels[selected],
+        output_nodes=tuple(outputs),
     )
 
 
-def is_literal(graph: Graph, node) -> bool:
-    """An unnamed constant (a number, or pi/e as written) that is not the output."""
-    return node.op.name == "const" and node.name is None and node.id != graph.output
+def is_literal(graph: Graph, node, outputs: set[int] | None = None) -> bool:
+    """An unnamed constant (a number, or pi/e as written) that is not an output.
+
+    `outputs`: set(graph.outputs), for callers asking about every node.
+    """
+    if node.op.name != "const" or node.name is not None:
+        return False
+    return node.id not in (outputs if outputs is not None else set(graph.outputs) | {graph.output})
 
 
 def literal_text(graph: Graph, node) -> str:
@@ -187,8 +249,9 @@ def stage_names(graph: Graph) -> list[str | None]:
     versions: dict[str, int] = {}
     names: list[str | None] = []
     fresh = 0  # index into a, ..., z, t1, t2, ...
+    outputs = set(graph.outputs) | {graph.output}
     for node in graph.nodes:
-        if is_literal(graph, node):
+        if is_literal(graph, node, outputs):
             names.append(None)
             continue
         if node.name is not None:
@@ -234,9 +297,12 @@ def _forward(graph: Graph, values, names, texts) -> list[ForwardLine]:
     return lines
 
 
-def _backward(graph: Graph, partials, names, texts, feeds):
-    """The reverse sweep of graph.reverse_sweep, line by line: the same sums in the same order."""
-    nodes, output = graph.nodes, graph.output
+def _backward(graph: Graph, partials, names, texts, feeds, output: int):
+    """The reverse sweep of graph.reverse_sweep from `output`, line by line: the same sums in the same order.
+
+    Also returns the adjoints it computed (every node's d output / d node).
+    """
+    nodes = graph.nodes
     adjoints = [0.0] * len(nodes)
     adjoints[output] = 1.0
     uses, senders, last_sender = [0] * len(nodes), [0] * len(nodes), [-1] * len(nodes)
@@ -271,14 +337,16 @@ def _backward(graph: Graph, partials, names, texts, feeds):
             gate, note = _gate(node, name, texts, partials[node_id])
             steps.append(BackwardStep(node_id, name, node.op.name, adjoint, gate, note, lines))
     skipped = []
+    # Named after the output when there are several, so each backward pass reads on its own.
+    whom = "the output" if len(graph.outputs) <= 1 else names[output]
     for node in nodes:
         if names[node.id] is None:
             continue
         if not feeds[node.id]:
-            skipped.append(Skipped(node.id, names[node.id], "does not feed the output: its gradient is 0"))
+            skipped.append(Skipped(node.id, names[node.id], f"does not feed {whom}: its gradient is 0"))
         elif node.args and adjoints[node.id] == 0.0:
             skipped.append(Skipped(node.id, names[node.id], "its adjoint is 0 here, so nothing flows back"))
-    return f"d{names[output]} = 1", tuple(steps), tuple(skipped)
+    return f"d{names[output]} = 1", tuple(steps), tuple(skipped), adjoints
 
 
 def _gate(node, name: str, texts, partials) -> tuple[str | None, str | None]:
@@ -296,32 +364,50 @@ def _gate(node, name: str, texts, partials) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _paths(evaluation: Evaluation, wrt: str, limit: int, feeds) -> PathView:
+class _PathCounts(NamedTuple):
+    """What paths from wrt are like at every node; the same for every output."""
+
+    wrt: str
+    start: int
+    count: list[int]  # the number of paths from wrt (exact Python ints)
+    lengths: list[int]  # the sum of their lengths
+    tangent: list[float]  # the sum of their products, factored as in forward mode
+    reached: list[int]  # the node's edges from nodes that wrt reaches
+    forward_edges: int  # edge visits of one tangent sweep from wrt
+
+
+def _path_counts(evaluation: Evaluation, wrt: str) -> _PathCounts:
     graph, partials = evaluation.graph, evaluation.partials
-    nodes, start, output = graph.nodes, graph.inputs[wrt], graph.output
-    # Per node, by one loop in topological order: the number of paths from wrt
-    # (exact Python ints), the sum of their lengths, and the sum of their
-    # products factored as in forward mode (the same sums as tangent_sweep).
+    nodes, start = graph.nodes, graph.inputs[wrt]
+    # By one loop in topological order; the tangents are the same sums as tangent_sweep's.
     count, lengths, tangent = [0] * len(nodes), [0] * len(nodes), [0.0] * len(nodes)
+    reached = [0] * len(nodes)
     count[start], tangent[start] = 1, 1.0
-    forward_edges = path_edges = 0
+    forward_edges = 0
     for node in nodes[start + 1 :]:
-        c = length = 0
+        c = length = edges = 0
         total = 0.0
         for arg, partial in zip(node.args, partials[node.id]):
             if count[arg]:
                 c += count[arg]
                 length += lengths[arg] + count[arg]  # every path to arg, one edge longer
-                forward_edges += 1
-                path_edges += feeds[node.id]
+                edges += 1
                 if tangent[arg] != 0.0:
                     total += partial * tangent[arg]
-        count[node.id], lengths[node.id], tangent[node.id] = c, length, total
-    paths = _enumerate(graph, partials, start, output, limit, [bool(c) and f for c, f in zip(count, feeds)])
+        count[node.id], lengths[node.id], tangent[node.id], reached[node.id] = c, length, total, edges
+        forward_edges += edges
+    return _PathCounts(wrt, start, count, lengths, tangent, reached, forward_edges)
+
+
+def _paths(evaluation: Evaluation, counts: _PathCounts, output: int, limit: int, feeds, gradient: float) -> PathView:
+    count, start = counts.count, counts.start
+    path_edges = sum(r for r, f in zip(counts.reached, feeds) if f)
+    paths = _enumerate(evaluation.graph, evaluation.partials, start, output, limit,
+                       [bool(c) and f for c, f in zip(count, feeds)])
     return PathView(
-        wrt, start, output, count[output], tuple(paths), count[output] - len(paths), limit,
-        tangent[output], sum(p.product for p in paths), evaluation.gradient[wrt],
-        lengths[output], forward_edges, path_edges,
+        counts.wrt, start, output, count[output], tuple(paths), count[output] - len(paths), limit,
+        counts.tangent[output], sum(p.product for p in paths), gradient,
+        counts.lengths[output], counts.forward_edges, path_edges,
     )
 
 
@@ -360,16 +446,19 @@ def _enumerate(graph: Graph, partials, start: int, output: int, limit: int, on_p
     return paths
 
 
-def _modes(graph: Graph, feeds) -> Modes:
-    live = depends_on(graph)  # edges from constants carry no derivative of any input
-    edges = reverse_edges = 0
-    for node in graph.nodes:
-        edges += len(node.args)
-        if feeds[node.id]:
-            reverse_edges += sum(1 for a in node.args if live[a])
+def _reverse_edges(graph: Graph, feeds, live) -> int:
+    """Edge visits of one reverse sweep: edges into nodes that feed the output, from live nodes."""
+    return sum(sum(1 for a in node.args if live[a]) for node in graph.nodes if feeds[node.id])
+
+
+def _modes(graph: Graph, outputs: int, reverse_edges: int) -> Modes:
+    edges = sum(len(node.args) for node in graph.nodes)
     inputs = len(graph.inputs)
-    cheaper = "none" if inputs == 0 else ("equal" if inputs == 1 else "reverse")
-    return Modes(inputs, 1, inputs, 1, cheaper, edges, reverse_edges)
+    if inputs == 0:
+        cheaper = "none"
+    else:
+        cheaper = "equal" if inputs == outputs else "reverse" if inputs > outputs else "forward"
+    return Modes(inputs, outputs, inputs, outputs, cheaper, edges, reverse_edges, choose_mode(inputs, outputs))
 
 
 def decimal(n: int) -> str:

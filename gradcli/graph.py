@@ -74,12 +74,31 @@ class bulk_allocation:
             gc.enable()
 
 
+# The one output of a program without `out` is called by its name, or its text
+# shortened to this (a generated program's last expression can be megabytes).
+OUTPUT_LABEL_LIMIT = 80
+
+
 class Graph:
     def __init__(self, source: str):
         self.source = source
         self.nodes: list[Node] = []
         self.inputs: dict[str, int] = {}  # name -> node id, first appearance order
-        self.output = -1
+        self.output = -1  # the first (usually the only) output
+        self.outputs: list[int] = []  # every output's node, in the order of `out`
+        self.output_labels: list[str] = []  # how each output is called: its text in `out`
+
+    def single_output(self, what: str) -> int:
+        """The output of a program that must have one (`what` says who needs it)."""
+        if len(self.outputs) > 1:
+            from .errors import InputError
+
+            raise InputError(
+                f"{what} works on a program with one output, and this one has {len(self.outputs)}: "
+                + ", ".join(self.output_labels),
+                hint="keep one output in the `out` statement (or drop it: the last statement is then the output)",
+            )
+        return self.output
 
     def __repr__(self) -> str:
         return f"Graph({self.source!r}, {len(self.nodes)} nodes, inputs={list(self.inputs)}, output={self.output})"
@@ -174,16 +193,23 @@ def local_partials(graph: Graph, values: Sequence[float]) -> list[tuple[float, .
 
 
 def reverse_sweep(
-    graph: Graph, partials: Sequence[tuple[float, ...]], output: int | None = None
+    graph: Graph, partials: Sequence[tuple[float, ...]], output: int | Mapping[int, float] | None = None
 ) -> list[float]:
     """The adjoint d(output)/d(node) of every node, in one backward loop.
 
     Adjoints accumulate (+=): a node used several times receives the sum of
     what flows back along each use. Nodes the output does not depend on keep 0.
+    `output` may also weigh several nodes (node -> weight, a cotangent): the
+    adjoints are then those of the weighted sum of those nodes.
     """
-    output = graph.output if output is None else output
     adjoints = [0.0] * len(graph.nodes)
-    adjoints[output] = 1.0
+    if isinstance(output, Mapping):
+        for node_id, weight in output.items():
+            adjoints[node_id] += weight
+        output = max(output, default=0)
+    else:
+        output = graph.output if output is None else output
+        adjoints[output] = 1.0
     # From the output down (a node after it cannot feed it): each node's id, arguments and partials.
     ids = range(output, -1, -1)
     backwards = zip(ids, map(_ARGS, reversed(graph.nodes[: output + 1])), reversed(partials[: output + 1]))
@@ -204,10 +230,18 @@ def reverse_sweep(
     return adjoints
 
 
-def tangent_sweep(graph: Graph, partials: Sequence[tuple[float, ...]], wrt: str) -> list[float]:
-    """The tangent d(node)/d(wrt) of every node, in one forward loop (forward mode)."""
+def tangent_sweep(
+    graph: Graph, partials: Sequence[tuple[float, ...]], wrt: str | Mapping[int, float]
+) -> list[float]:
+    """The tangent d(node)/d(wrt) of every node, in one forward loop (forward mode).
+
+    `wrt` is an input's name, or the tangents of several nodes (a direction:
+    input node -> its component), which gives every node's derivative along it.
+    """
     tangents = [0.0] * len(graph.nodes)
-    tangents[graph.inputs[wrt]] = 1.0
+    seeds = {graph.inputs[wrt]: 1.0} if isinstance(wrt, str) else wrt
+    for node_id, tangent in seeds.items():
+        tangents[node_id] = tangent
     for node in graph.nodes:
         if node.args:
             total = 0.0
@@ -245,16 +279,36 @@ def _spread(nodes: Sequence[Node], depends: list[bool]) -> list[bool]:
     return depends
 
 
-def feeds_output(graph: Graph) -> list[bool]:
-    """Which nodes the output depends on (itself included)."""
+def feeds_output(graph: Graph, outputs: Sequence[int] | None = None) -> list[bool]:
+    """Which nodes an output depends on (the outputs included): any of `outputs`,
+    by default any of the program's."""
     feeds = [False] * len(graph.nodes)
-    feeds[graph.output] = True
+    for output in (graph.outputs or [graph.output]) if outputs is None else outputs:
+        feeds[output] = True
     # Backwards over the nodes that feed the output: `reversed(feeds)` reads each
     # flag when its node comes up, after every later node has set it.
     for args in compress(map(_ARGS, reversed(graph.nodes)), reversed(feeds)):
         for arg in args:
             feeds[arg] = True
     return feeds
+
+
+def feeds_outputs(graph: Graph, outputs: Sequence[int]) -> list[int]:
+    """Per node, a bit mask of the outputs that depend on it (bit k: outputs[k]).
+
+    feeds_output for several outputs apart, in one backward loop in which each
+    node passes its mask on to its arguments (Python ints are bit sets of any
+    size, so 1,000 outputs cost no more loops than one).
+    """
+    masks = [0] * len(graph.nodes)
+    for k, output in enumerate(outputs):
+        masks[output] |= 1 << k
+    for node in reversed(graph.nodes[: max(outputs, default=-1) + 1]):  # nothing after the last output feeds one
+        mask = masks[node.id]
+        if mask:
+            for arg in node.args:
+                masks[arg] |= mask
+    return masks
 
 
 def kinks(graph: Graph, values: Sequence[float]) -> list[tuple[int, str]]:

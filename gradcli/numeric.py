@@ -5,6 +5,10 @@ Ridders' Richardson extrapolation, and the complex step through the op
 table's complex forms. Each returns an `Estimate` with an error estimate
 (truncation from a second step, plus rounding in f), or None when the
 function cannot be evaluated close enough to the point.
+
+The function differentiated is one output along one input (`AlongInput`:
+first derivatives), or one component of gradcli's reverse-mode gradient
+along one input (`GradientAlongInput`: second derivatives, for check --order 2).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from .errors import DomainError, NonFiniteError
-from .graph import Graph, forward_values
+from .graph import Graph, forward_values, reverse_sweep, values_and_partials
 
 EPS = sys.float_info.epsilon
 COMPLEX_STEP = 1e-20
@@ -33,26 +37,34 @@ class Estimate:
 
 
 class AlongInput:
-    """f along one input: the output (and every node's value) with that input moved."""
+    """f along one input: an output (and every node's value) with that input moved."""
 
-    def __init__(self, graph: Graph, point: Mapping[str, float], name: str, noise: float = 0.0):
+    complex_step_applies = True
+
+    def __init__(
+        self, graph: Graph, point: Mapping[str, float], name: str, noise: float = 0.0, output: int | None = None
+    ):
         self.graph, self.point, self.name = graph, dict(point), name
         self.x = point[name]
+        self.output = graph.output if output is None else output  # the output node differentiated
         # Rounding in f beyond ulps of |f|: intermediates larger than f (abs((x+1e6)-1e6))
         self.noise = noise
 
-    def values(self, x: float) -> list[float] | None:
-        """Every node's value with the input at x; None outside the domain."""
+    def _shifted(self, x: float) -> dict[str, float]:
         shifted = dict(self.point)
         shifted[self.name] = x
+        return shifted
+
+    def values(self, x: float) -> list[float] | None:
+        """Every node's value with the input at x; None outside the domain."""
         try:
-            return forward_values(self.graph, shifted)
+            return forward_values(self.graph, self._shifted(x))
         except (DomainError, NonFiniteError):
             return None
 
     def __call__(self, x: float) -> float | None:
         values = self.values(x)
-        return None if values is None else values[self.graph.output]
+        return None if values is None else values[self.output]
 
     def complex_derivative(self, h: float) -> float | None:
         """Im f(x + ih) / h through the ops' complex forms; None if that fails."""
@@ -71,8 +83,63 @@ class AlongInput:
                     values[node.id] = complex(node.op.complex_function()(*[values[i] for i in node.args]))
         except (ValueError, ZeroDivisionError, OverflowError, TypeError):
             return None
-        result = values[graph.output].imag / h
+        result = values[self.output].imag / h
         return result if math.isfinite(result) else None
+
+
+class GradientAlongInput(AlongInput):
+    """d(output)/d(component), as gradcli's reverse sweep computes it, along input `name`.
+
+    Its derivative is the second derivative d/d(name) of d(output)/d(component),
+    so the estimators above check Hessian entries with it. The reverse sweeps
+    at each moved point are shared (`sweeps`) by every component along the
+    same input and output: one sweep gives the whole gradient.
+    """
+
+    # The partial rules run on floats (math.cos, not cmath): no complex step
+    # passes through a reverse sweep, so that method does not apply.
+    complex_step_applies = False
+    _KEEP = 64  # moved points remembered; Ridders and the kink probe revisit a few dozen
+
+    def __init__(
+        self,
+        graph: Graph,
+        point: Mapping[str, float],
+        name: str,
+        component: str,
+        noise: float = 0.0,
+        output: int | None = None,
+        sweeps: dict | None = None,
+    ):
+        super().__init__(graph, point, name, noise, output)
+        self.component = component
+        self.sweeps = {} if sweeps is None else sweeps  # x -> (values, adjoints), or None outside the domain
+
+    def _sweep(self, x: float) -> tuple[list[float], list[float]] | None:
+        if x not in self.sweeps:
+            try:
+                values, partials = values_and_partials(self.graph, self._shifted(x))
+                found = values, reverse_sweep(self.graph, partials, self.output)
+            except (DomainError, NonFiniteError):
+                found = None
+            if len(self.sweeps) >= self._KEEP:
+                del self.sweeps[next(iter(self.sweeps))]  # the oldest
+            self.sweeps[x] = found
+        return self.sweeps[x]
+
+    def values(self, x: float) -> list[float] | None:
+        sweep = self._sweep(x)
+        return None if sweep is None else sweep[0]
+
+    def __call__(self, x: float) -> float | None:
+        sweep = self._sweep(x)
+        if sweep is None:
+            return None
+        value = sweep[1][self.graph.inputs[self.component]]
+        return value if math.isfinite(value) else None  # an infinite partial: as outside the domain
+
+    def complex_derivative(self, h: float) -> float | None:
+        return None
 
 
 def _f_rounding(f, value: float) -> float:

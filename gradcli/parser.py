@@ -16,7 +16,7 @@ from functools import partialmethod
 from operator import itemgetter
 
 from .errors import ArityError, InputError, ProgramSyntaxError, ProgramTooLargeError, UnknownNameError, closest
-from .graph import Graph, Node, bulk_allocation
+from .graph import OUTPUT_LABEL_LIMIT, Graph, Node, bulk_allocation
 from .ops import CONSTANTS, FUNCTIONS, OPS, Op
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -91,6 +91,7 @@ class _Builder:
         self.nodes = self.graph.nodes
         self.scope: dict[str, int] = {}  # names assigned so far -> node id
         self.last_statement: int | None = None
+        self.out_statement: tuple[int, int] | None = None  # the span of `out ...`, once seen
         self.max_nodes = max_nodes
         # The functions of one argument, for the common call; built per parse, not
         # at import, so that a patched op table (the tests patch it) is the one used.
@@ -162,7 +163,16 @@ class _Builder:
                 hint="choose another name for the variable",
             )
 
+    def _after_out(self, start: int, end: int) -> None:
+        """A statement after `out`: refused, since nothing after it could reach an output."""
+        raise self._error(
+            ProgramSyntaxError, "a statement after `out`: `out` must be the program's last statement",
+            start, end, hint="move the `out` statement to the end of the program",
+        )
+
     def _bind(self, token, node_id: int) -> int:
+        if self.out_statement is not None:
+            self._after_out(token.start_pos, token.end_pos)
         self.scope[token.value] = node_id
         self.last_statement = node_id
         return node_id
@@ -256,8 +266,32 @@ class _Builder:
         return self._bind(target, node)
 
     def expr_stmt(self, children) -> int:
-        self.last_statement = children[0][0]
-        return self.last_statement
+        node, start, end = children[0]
+        if self.out_statement is not None:
+            self._after_out(start, end)
+        self.last_statement = node
+        return node
+
+    def out(self, children) -> None:
+        # OUT expr (COMMA expr)*: the expressions are every other child.
+        keyword, refs = children[0], children[1::2]
+        end = refs[-1][2]
+        if self.out_statement is not None:
+            self._after_out(keyword.start_pos, end)
+        self.out_statement = (keyword.start_pos, end)
+        graph = self.graph
+        labels: dict[str, int] = {}
+        for node, start, stop in refs:
+            label = graph.source[start:stop]
+            if label in labels:
+                raise self._error(
+                    ProgramSyntaxError, f"the output `{label}` is listed twice", start, stop,
+                    hint="list each output once",
+                )
+            labels[label] = node
+        graph.outputs = list(labels.values())
+        graph.output_labels = list(labels)
+        self.last_statement = graph.outputs[0]
 
     def statements(self, children) -> None:
         """The statements have done their work (the builder keeps the last one's node)."""
@@ -279,7 +313,8 @@ def _parser_module():
 
 
 def parse(source: str) -> Graph:
-    """Parse a program into a graph whose output is the last statement's value.
+    """Parse a program into a graph whose outputs are those of its `out` statement, or
+    else the one output, the last statement's value.
 
     Raises ProgramTooLargeError when the source or the graph exceeds its limit,
     as soon as that is known.
@@ -306,5 +341,9 @@ def parse(source: str) -> Graph:
             source=source,
             hint='write an expression, e.g. "(a+b)*(b+1)"',
         )
-    builder.graph.output = builder.last_statement
-    return builder.graph
+    graph = builder.graph
+    if builder.out_statement is None:  # the last statement's value is the one output
+        graph.outputs = [builder.last_statement]
+        graph.output_labels = [graph.label(graph.nodes[builder.last_statement], OUTPUT_LABEL_LIMIT)]
+    graph.output = graph.outputs[0]
+    return graph

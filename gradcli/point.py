@@ -51,6 +51,43 @@ def parse_assignment_texts(pairs: Iterable[str], what: str = "value") -> dict[st
     return point
 
 
+def parse_weights(text: str, what: str) -> dict[str, float]:
+    """`x=1,y=0.5` (a --direction) or `u=1,v=2` (a --cotangent): name -> weight.
+
+    Commas inside parentheses do not split, so an output written as
+    `max(x, y)` can be named. Each name is checked by the caller against the
+    program's inputs or outputs.
+    """
+    pairs, depth, start = [], 0, 0
+    for position, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            pairs.append(text[start:position])
+            start = position + 1
+    pairs.append(text[start:])
+    weights: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, number = pair.rpartition("=")
+        name = name.strip()
+        problem = None
+        if not sep or not name:
+            problem = "each part must be NAME=NUMBER"
+        elif name in weights:
+            problem = f"{name} is given twice"
+        else:
+            try:
+                weights[name] = float(number)
+            except ValueError:
+                problem = f"{number.strip()!r} is not a number"
+            else:
+                if not math.isfinite(weights[name]):
+                    problem = f"the weight of {name} is {number.strip()}, not a finite number"
+        if problem is not None:
+            raise BindingError(f"cannot read {what} {text!r}: {problem}",
+                               hint=f"write {what} NAME=NUMBER,NAME=NUMBER, e.g. {what} x=1,y=0.5")
+    return weights
+
+
 def bind(graph: Graph, values: Mapping[str, float], partial: bool = False) -> tuple[dict[str, float], list[str]]:
     """Check `values` against the graph's inputs: the point, in input order, and warnings.
 

@@ -41,10 +41,10 @@ class SampleReport:
         return max(self.results, key=badness, default=None)
 
     def zero_everywhere(self) -> list[str]:
-        """Inputs whose partial was exactly 0 at every point checked (a dropped term looks like this)."""
+        """Entries (inputs, or du/dx, d²f/dx dy) exactly 0 at every point checked (a dropped term looks like this)."""
         if not self.results:
             return []
-        names = [p.input for p in self.results[0].partials]
+        names = [p.name for p in self.results[0].partials]
         return [n for i, n in enumerate(names) if all(r.partials[i].tested == 0.0 for r in self.results)]
 
 
@@ -76,8 +76,12 @@ def check_samples(
     seed: int,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     settings: CheckSettings | None = None,
+    order: int = 1,
 ) -> SampleReport:
-    """Check at `count` random points: inside --range where given, else x +- max(1, |x|)."""
+    """Check at `count` random points: inside --range where given, else x +- max(1, |x|).
+
+    Every output's Jacobian (order 1) or Hessians (order 2) at each point, as `check` does.
+    """
     ranges = dict(ranges or {})
     for name in ranges:
         if name not in graph.inputs:
@@ -93,7 +97,7 @@ def check_samples(
             break
         sample = {name: rng.uniform(low, high) for name, (low, high) in bounds.items()}
         try:
-            report.results.append(check(graph, sample, settings=settings))
+            report.results.append(check(graph, sample, settings=settings, order=order))
         except (DomainError, NonFiniteError):
             report.skipped += 1
     return report

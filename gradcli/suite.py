@@ -114,14 +114,15 @@ def _run_point(case: CaseSpec, index: int, spec: PointSpec, settings, ci: bool, 
         if spec.claims is not None:
             with open(spec.claims, encoding="utf-8") as handle:
                 claims = {k: v for k, (v, _) in parse_claims_json(handle.read(), spec.claims).items()}
+        program = _one_output_graph(case.program)
         needs_check = case.check or bool(claims)
         if needs_check:
-            result = check(case.program, spec.at, settings=settings, claims=claims)
+            result = check(program, spec.at, settings=settings, claims=claims)
             evaluation = result.evaluation
         else:
             from .evaluation import evaluate
 
-            result, evaluation = None, evaluate(case.program, spec.at)
+            result, evaluation = None, evaluate(program, spec.at)
     except GradcliError as error:
         return failed("error", error.message + (f" ({error.hint})" if error.hint else ""))
     except OSError as error:
@@ -163,6 +164,15 @@ def _run_point(case: CaseSpec, index: int, spec: PointSpec, settings, ci: bool, 
     return failed("pass", "", comparisons, result, value, gradient)
 
 
+def _one_output_graph(program: str):
+    """A case's program, parsed; a case compares one value and one gradient, so one output."""
+    from .parser import parse
+
+    graph = parse(program)
+    graph.single_output("a case of gradcli test (it expects one value and one gradient)")
+    return graph
+
+
 def _worst(comparisons, result) -> float | None:
     errors = [c.rel_error for c in comparisons]
     if result is not None:  # at a kink the numerical slope is not a reference: no error to report
@@ -175,9 +185,7 @@ def _run_samples(case: CaseSpec, settings):
     from .sampling import check_samples
 
     try:
-        from .parser import parse
-
-        graph = parse(case.program)
+        graph = _one_output_graph(case.program)
         center = case.points[0].at
         report = check_samples(graph, center, case.samples, case.seed, case.ranges, settings)
     except GradcliError as error:

@@ -355,3 +355,113 @@ def test_many_inputs_each_get_their_exact_derivative():
     assert list(result.gradient) == [f"x{j}" for j in range(2000)]  # order of first appearance
     assert result.gradient == expected
     assert result.warnings == []
+
+
+# --------------------------------------------------------------------------------------
+# The per-node JSON, built a column at a time, against the plain loop
+# --------------------------------------------------------------------------------------
+
+
+def plain_node_entries(evaluation):
+    """evaluation_to_dict's nodes as the plain per-node loop built them."""
+    from gradcli.render.json import TEXT_LIMIT, number
+
+    graph, adjoints = evaluation.graph, evaluation.adjoints
+    tangent_items = list(evaluation.tangents.items())
+    labels = evaluation.output_labels
+    output_adjoints = evaluation.output_adjoints if len(labels) > 1 else None
+    entries = []
+    for node in graph.nodes:
+        entry = {
+            "id": node.id,
+            "op": node.op.name,
+            "name": node.name,
+            "text": graph.text(node, TEXT_LIMIT),
+            "span": list(node.span),
+            "inputs": list(node.args),
+            "value": number(evaluation.values[node.id]),
+            "partials": [number(p) for p in evaluation.partials[node.id]],
+            "adjoint": number(adjoints[node.id]) if adjoints is not None else None,
+        }
+        if tangent_items:
+            entry["tangent"] = {wrt: number(tangents[node.id]) for wrt, tangents in tangent_items}
+        if output_adjoints is not None:
+            entry["adjoints"] = {label: number(a[node.id]) for label, a in zip(labels, output_adjoints)}
+        if evaluation.cotangent_adjoints is not None:
+            entry["cotangent_adjoint"] = number(evaluation.cotangent_adjoints[node.id])
+        entries.append(entry)
+    return entries
+
+
+def typed(data):
+    """JSON-like data with every number tagged by its type and repr (so 1 != 1.0, -0.0 != 0, NaN == NaN)."""
+    if isinstance(data, dict):
+        return {key: typed(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [typed(value) for value in data]
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        return (type(data).__name__, repr(data))
+    return data
+
+
+JSON_PROGRAMS = [
+    # Integral and non-integral doubles, -0.0, 2^53 and beyond, tiny and huge numbers, a long text.
+    ("a = x * 0; b = -0.0 * x; c = 2^53 + x; d = 2^60 * y + 1e17; e = x * 1e-7 + 1e-300 * y; a + b + c + d + e",
+     {"x": -0.0, "y": 3}),
+    ("sqrt(y) + abs(x) + log(y + 1) + (x + y)^0.5", {"x": 0.0, "y": 0.0}),  # inf and NaN partials
+    ("long_name_number_one = x * y + " + " + ".join(f"sin(x * {i})" for i in range(30)), {"x": 0.25, "y": 2}),
+    ("t = x\n\tu = t * 2 # π, a tab and a comment in the source\nu", {"x": 1.5}),
+]
+
+
+@pytest.mark.parametrize("program, point", JSON_PROGRAMS + PROGRAMS + all_programs()[len(PROGRAMS) : len(PROGRAMS) + 10])
+@pytest.mark.parametrize("options", [{}, {"mode": "forward"}, {"wrt": "x"}])
+def test_node_entries_give_what_the_plain_loop_gives(program, point, options):
+    from gradcli.render.json import node_entries
+
+    graph = gradcli.parse(program)
+    if "wrt" in options and options["wrt"] not in graph.inputs:
+        options = {}
+    evaluation = gradcli.evaluate(graph, point, **options)
+    assert typed(node_entries(evaluation)) == typed(plain_node_entries(evaluation))
+
+
+def test_numbers_in_bulk_are_number_one_at_a_time():
+    from gradcli.render.json import _numbers, number
+
+    special = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0**53, -(2.0**53), 2.0**53 - 1, 1e300, -1e-300, 5e-324, math.inf,
+               -math.inf, math.nan, 1e16, 1e-5, 3.0, -7.25]
+    rng = random.Random(3)
+    numbers = special + [rng.choice(special) * rng.choice([1, -1, 0.5, 3]) for _ in range(500)]
+    assert typed(_numbers(numbers)) == typed([number(x) for x in numbers])
+    assert typed(_numbers([1, 2.5, True, -0.0])) == typed([number(x) for x in [1, 2.5, True, -0.0]])  # not all floats
+
+
+@pytest.mark.parametrize("program, point", JSON_PROGRAMS + PROGRAMS[:4])
+def test_dumps_through_orjson_is_the_same_strict_json(monkeypatch, program, point):
+    pytest.importorskip("orjson")
+    from gradcli.render import json as render_json
+
+    data = render_json.evaluation_to_dict(gradcli.evaluate(program, point))
+    plain = json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    assert render_json.dumps(data) == plain  # small: json itself
+    monkeypatch.setattr(render_json, "ORJSON_FROM", 1)
+    text = render_json.dumps(data)
+    assert typed(json.loads(text)) == typed(json.loads(plain))
+    assert text.split('"nodes":')[0] == plain.split('"nodes":')[0]  # the rest is json's own text
+
+    def no_constants(name):
+        raise AssertionError(f"bare {name} in the output")
+
+    json.loads(text, parse_constant=no_constants)
+
+
+def test_dumps_still_refuses_a_bare_nan_outside_the_nodes(monkeypatch):
+    pytest.importorskip("orjson")
+    from gradcli.render import json as render_json
+
+    monkeypatch.setattr(render_json, "ORJSON_FROM", 1)
+    data = render_json.evaluation_to_dict(gradcli.evaluate("x * 2", {"x": 1}))
+    data["extra"] = math.nan
+    with pytest.raises(ValueError):
+        render_json.dumps(data)

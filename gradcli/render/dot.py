@@ -2,7 +2,9 @@
 
 This module owns how a `Picture` looks in DOT: one DOT node per graph node
 (ids n0, n1, ... from the node ids), one DOT edge per argument edge, and the
-escaping that keeps any name or source text from breaking the syntax.
+escaping that keeps any name or source text from breaking the syntax. Every
+output is framed twice; nodes and edges no shown output uses are grey and
+dashed.
 """
 
 from __future__ import annotations
@@ -62,12 +64,23 @@ def _attributes(lines: list[str], style: dict[str, str]) -> str:
     return ", ".join([f'label="{label}"'] + [f'{key}="{value}"' for key, value in style.items()])
 
 
-def node_lines(node: PictureNode, wrt: str | None) -> list[str]:
-    """What a node shows: label, op, value, adjoint and, with a wrt input, the tangent."""
-    lines = [node.label, node.op]
-    lines += [f"value = {format_number(node.value)}", f"adjoint = {format_number(node.adjoint)}"]
+def node_lines(node: PictureNode, wrt: str | None, picture: Picture | None = None) -> list[str]:
+    """What a node shows: label, op, value, adjoint and, with a wrt input, the tangent.
+
+    In a program with several outputs, one `adjoint(u) = ...` line per output
+    shown, and an output node also says which output it is.
+    """
+    lines = [node.label, node.op, f"value = {format_number(node.value)}"]
+    if picture is not None and len(picture.outputs) > 1 and len(node.adjoints) == len(picture.outputs):
+        labels = picture.output_labels
+        lines += [f"adjoint({labels[k]}) = {format_number(node.adjoints[k])}" for k in picture.shown]
+    else:
+        lines.append(f"adjoint = {format_number(node.adjoint)}")
     if wrt is not None and node.tangent is not None:
         lines.append(f"d/d{wrt} = {format_number(node.tangent)}")
+    if picture is not None and len(picture.outputs) > 1 and node.role == "output":
+        names = picture.output_names(node.id)
+        lines.append(f"output{'s' if len(names) > 1 else ''} {', '.join(names)}")
     return lines
 
 
@@ -86,7 +99,7 @@ def to_dot(picture: Picture) -> str:
         if not node.feeds_output:
             style.update(_UNUSED, style=style["style"] + ",dashed")
         # int(): an id is a number, never text that could carry DOT syntax.
-        out.append(f"  n{int(node.id)} [{_attributes(node_lines(node, picture.wrt), style)}];")
+        out.append(f"  n{int(node.id)} [{_attributes(node_lines(node, picture.wrt, picture), style)}];")
     # A multigraph (no "strict"), so x*x keeps both of its edges.
     for edge in picture.edges:
         style = {} if feeds.get(edge.target, True) else _UNUSED_EDGE

@@ -60,7 +60,7 @@ def to_mermaid(picture: Picture) -> str:
         ident = f"n{int(node.id)}"  # int(): an id is a number, never text
         role = node.role if node.role in _SHAPES else "node"
         opening, closing = _SHAPES[role]
-        out.append(f"    {ident}{opening}{_label(node_lines(node, picture.wrt))}{closing}")
+        out.append(f"    {ident}{opening}{_label(node_lines(node, picture.wrt, picture))}{closing}")
         members[_CLASS_OF_ROLE[role]].append(ident)
         if not node.feeds_output:
             members["unused"].append(ident)
