@@ -7,6 +7,8 @@ expected set is narrowed by the brackets actually open at the error.
 
 from __future__ import annotations
 
+import re
+
 from .errors import ProgramSyntaxError
 
 _OPERAND_START = {"NUMBER", "NAME", "LPAR", "MINUS", "PLUS"}
@@ -120,7 +122,14 @@ def syntax_error(source: str, exc, unexpected_characters: type) -> ProgramSyntax
         hint = "complete the expression"
     else:
         hint = None
+    statement = source[max(source.rfind(";", 0, position), source.rfind("\n", 0, position)) + 1 : position]
+    if _SIGNED_OUT.match(statement):
+        # `out` is a keyword only before an operand: `out -x, y` is `out - x` and then a stray comma.
+        hint = "`out -x` subtracts x from a variable called out; to list outputs, write `out (-x), y`"
     return ProgramSyntaxError(message, span=(position, end), source=source, hint=hint)
+
+
+_SIGNED_OUT = re.compile(r"[ \t]*out[ \t]+[-+]")
 
 
 def _names_call(source: str, paren: int) -> bool:

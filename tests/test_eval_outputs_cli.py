@@ -8,6 +8,7 @@ own output.
 from __future__ import annotations
 
 import io
+import json
 import math
 import sys
 
@@ -292,3 +293,26 @@ def test_hessian_at_a_kink_is_flagged(run):
     away = eval_json(run, "abs(x - y)^2 + x*y", "x=1", "y=0.5", "--hessian")
     assert away["warnings"] == []
     assert away["hessian"]["abs(x - y)^2 + x*y"] == {"x": {"x": 2, "y": -1}, "y": {"x": -1, "y": 2}}
+
+
+def test_a_signed_first_output_gets_a_hint(run):
+    # `out -x, y` reads as the variable out minus x, then a stray comma: say how to write it.
+    code, out, err = run("eval", "y2 = 1; out -x, y2", "x=1")
+    assert code == 2 and out == ""
+    assert "unexpected ','" in err
+    assert "write `out (-x), y`" in err
+    code, _, err = run("eval", "out = 3; z = out -x, 2", "x=1")  # not a statement starting with out
+    assert code == 2 and "write `out (-x), y`" not in err
+
+
+def test_a_case_with_several_outputs_is_an_error_of_that_case(run, tmp_path):
+    suite = tmp_path / "two.grad.toml"
+    suite.write_text(
+        '[[case]]\nname = "two outputs"\nprogram = "u = x*y; v = x + y; out u, v"\n'
+        "[[case.point]]\nat = { x = 1, y = 2 }\nvalue = 2\ngradient = { x = 2, y = 1 }\n"
+    )
+    code, out, err = run("test", suite, "--jsonl")
+    assert code != 0
+    records = [strict_json(line) for line in out.splitlines() if line.strip()]
+    text = json.dumps(records)
+    assert "works on a program with one output, and this one has 2: u, v" in text
