@@ -34,7 +34,6 @@ from test_properties import (
     MpProgram,
     _absolute_tangents,
     _assume_smooth_here,
-    _uses_an_input,
     expressions,
     staged_programs,
 )
