@@ -316,3 +316,26 @@ def test_a_case_with_several_outputs_is_an_error_of_that_case(run, tmp_path):
     records = [strict_json(line) for line in out.splitlines() if line.strip()]
     text = json.dumps(records)
     assert "works on a program with one output, and this one has 2: u, v" in text
+
+
+# -- many names: what is listed one by one is capped (each "did you mean" compares with every input)
+
+
+def test_many_unused_values_are_counted_after_ten(run):
+    extra = [f"z{i}=1" for i in range(25)]
+    code, _, err = run("eval", "x + y", "x=1", "y=2", *extra)
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 11
+    assert lines[0] == "warning: z0=1 is not used: the program has no input named z0"
+    assert lines[-1] == "warning: 15 more values are not used: z10, z11, z12, z13, z14, z15, z16, z17, z18, z19 and 5 more"
+
+
+def test_many_missing_values_are_counted_after_ten(run):
+    program = "+".join(f"x{i}" for i in range(30))
+    code, out, err = run("eval", program, "--json")
+    assert code == 2
+    error = strict_json(out)["error"]
+    assert error["message"] == "missing values for x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 and 20 more"
+    assert error["details"]["missing"] == [f"x{i}" for i in range(30)]  # all of them, for programs
+    assert error["hint"].endswith("x9=... and 20 more")
