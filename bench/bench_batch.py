@@ -610,7 +610,7 @@ def node_breakdown(n: int, rounds: int = 15, min_time: float = 0.02) -> dict:
 
         plan = getattr(batch_module, "_Plan", None)
         if plan is not None:
-            pieces[("plan", "")] = functools.partial(plan, graph)
+            pieces[("plan", "")] = functools.partial(plan, graph, graph.output)
         pieces[("hand NumPy", "")] = functools.partial(hand_value_and_grad, x, y)
         yardsticks = {
             "np.exp(x)": functools.partial(np.exp, x),

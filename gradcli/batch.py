@@ -74,14 +74,14 @@ class _BackwardStep(NamedTuple):
 class _Plan:
     """What every chunk shares, worked out once per graph: the steps of both sweeps, and the constants."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, output: int):
         # No reference to the graph itself: plans are cached under it, weakly.
         nodes = graph.nodes
         varies = depends_on(graph)  # nodes that depend on an input
         input_names = {node_id: name for name, node_id in graph.inputs.items()}
         self.inputs = list(graph.inputs.items())
         self.input_names = list(graph.inputs)
-        self.output = graph.output
+        self.output = output  # the node differentiated: one of graph.outputs
         self.node_count = len(nodes)
         self.input_nodes = [(node.id, input_names[node.id]) for node in nodes if node.id in input_names]
         # Forward steps over the computed nodes that vary: (id, array function,
@@ -106,7 +106,7 @@ class _Plan:
         # Which nodes get an adjoint: the output, if it varies, and every varying
         # argument of a node that has one. Backward steps, last node first.
         has_adjoint = [False] * len(nodes)
-        has_adjoint[graph.output] = varies[graph.output]
+        has_adjoint[output] = varies[output]
         probe = np.full(1, 0.5)
         probe_values = [probe if v else c for v, c in zip(varies, self.constants)]
         self.backward: list[_BackwardStep] = []
@@ -230,8 +230,8 @@ def _fixed_partials(step: _BackwardStep, probe_values: list) -> tuple | None:
     return None
 
 
-# One plan per graph, made on first use: the CLI evaluates a graph once per chunk.
-_plans: "weakref.WeakKeyDictionary[Graph, _Plan]" = weakref.WeakKeyDictionary()
+# One plan per graph and output, made on first use: the CLI evaluates a graph once per chunk.
+_plans: "weakref.WeakKeyDictionary[Graph, dict[int, _Plan]]" = weakref.WeakKeyDictionary()
 
 
 def _without_inputs(graph: Graph, varies: list[bool]) -> Graph:
@@ -260,8 +260,11 @@ class _FlagWatch:
         self.raised = True
 
 
-def evaluate_batch(graph: Graph, columns: Mapping[str, object], rows: int | None = None) -> BatchResult:
-    """The output's value and gradient at every row of `columns`.
+def evaluate_batch(
+    graph: Graph, columns: Mapping[str, object], rows: int | None = None, output: int | None = None
+) -> BatchResult:
+    """The output's value and gradient at every row of `columns` (`output`: a node of
+    graph.outputs, by default the first).
 
     `columns` maps each input of the program to an array of values (one per
     row) or to a single number that holds for every row. `rows` says how many
@@ -287,9 +290,10 @@ def evaluate_batch(graph: Graph, columns: Mapping[str, object], rows: int | None
         raise BindingError("the columns have different lengths: " + ", ".join(map(str, sorted(lengths))))
     rows = lengths.pop() if lengths else 1
 
-    plan = _plans.get(graph)
+    output = graph.output if output is None else output
+    plan = _plans.setdefault(graph, {}).get(output)
     if plan is None:
-        plan = _plans[graph] = _Plan(graph)
+        plan = _plans[graph][output] = _Plan(graph, output)
     watch = _FlagWatch()
     with np.errstate(over="call", divide="call", invalid="call", under="ignore", call=watch):
         if rows <= CHUNK_ROWS:
@@ -314,7 +318,7 @@ def evaluate_batch(graph: Graph, columns: Mapping[str, object], rows: int | None
     errors: dict[int, GradcliError] = {}
     if len(suspects):
         for row in suspects:
-            _scalar_row(graph, arrays, int(row), values, gradient, errors)
+            _scalar_row(graph, output, arrays, int(row), values, gradient, errors)
     return BatchResult(values, gradient, errors)
 
 
@@ -438,7 +442,7 @@ _NO_ROWS = np.empty(0, dtype=np.intp)
 _ONE = 1.0
 
 
-def _scalar_row(graph: Graph, arrays, row: int, values, gradient, errors) -> None:
+def _scalar_row(graph: Graph, output: int, arrays, row: int, values, gradient, errors) -> None:
     """Evaluate one row with the scalar engine: the judge of domain errors, overflows and infinite slopes."""
     point = {name: float(a[row] if a.ndim else a) for name, a in arrays.items()}
     try:
@@ -449,13 +453,13 @@ def _scalar_row(graph: Graph, arrays, row: int, values, gradient, errors) -> Non
                 hint=f"give {bad} a finite value",
             )
         node_values = forward_values(graph, point)
-        adjoints = reverse_sweep(graph, local_partials(graph, node_values))
+        adjoints = reverse_sweep(graph, local_partials(graph, node_values), output)
     except GradcliError as error:
         errors[row] = error
         values[row] = math.nan
         for g in gradient.values():
             g[row] = math.nan
         return
-    values[row] = node_values[graph.output]
+    values[row] = node_values[output]
     for name, node_id in graph.inputs.items():
         gradient[name][row] = adjoints[node_id]

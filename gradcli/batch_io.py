@@ -347,15 +347,29 @@ def _csv_field(text: str) -> str:
     return buffer.getvalue()
 
 
-class CsvWriter:
-    """The inputs, value, d/d<input>... of each point; with `with_errors` also an error column."""
+def _d(label: str) -> str:
+    return label if label.isidentifier() else f"({label})"
 
-    def __init__(self, stream: TextIO, inputs: list[str], with_errors: bool):
+
+class CsvWriter:
+    """The inputs, value, d/d<input>... of each point; with `with_errors` also an error column.
+
+    With several `outputs` (their labels), each output's value and gradient in turn:
+    u, du/dx, du/dy, v, dv/dx, dv/dy (`numbers` come in that order).
+    """
+
+    def __init__(self, stream: TextIO, inputs: list[str], with_errors: bool, outputs: list[str] | None = None):
         self.stream = stream
         self.inputs = inputs
         self.with_errors = with_errors
-        header = inputs + ["value"] + [f"d/d{name}" for name in inputs] + (["error"] if with_errors else [])
-        stream.write(",".join(header) + "\n")
+        if outputs is None:
+            derivatives = ["value"] + [f"d/d{name}" for name in inputs]
+        else:
+            derivatives = [
+                column for label in outputs for column in [label] + [f"d{_d(label)}/d{name}" for name in inputs]
+            ]
+        header = inputs + derivatives + (["error"] if with_errors else [])
+        stream.write(",".join(map(_csv_field, header)) + "\n")
 
     def write(self, lines: np.ndarray, points: list[np.ndarray], numbers: list[np.ndarray], errors: dict[int, str],
               keep) -> None:
@@ -383,20 +397,37 @@ class CsvWriter:
 
 
 class JsonlWriter:
-    """One object per point: {"line", "point", "value", "gradient"}, or "error" in place of the numbers."""
+    """One object per point: {"line", "point", "value", "gradient"}, or "error" in place of the numbers.
 
-    def __init__(self, stream: TextIO, inputs: list[str]):
+    With several `outputs` (their labels): {"line", "point", "values", "jacobian"}, as
+    `gradcli eval --json` names them; `numbers` come output by output, value then gradient.
+    """
+
+    def __init__(self, stream: TextIO, inputs: list[str], outputs: list[str] | None = None):
         self.stream = stream
         self.keys = [json.dumps(name) for name in inputs]
+        self.outputs = outputs
         pairs = ", ".join(f"{key}: {{}}" for key in self.keys)  # names are identifiers: no braces to escape
-        self.template = '{{"line": {}, "point": {{' + pairs + '}}, "value": {}, "gradient": {{' + pairs + "}}}}"
-        self.error_template = '{{"line": {}, "point": {{' + pairs + '}}, "value": null, "gradient": null, "error": {}}}'
+        head = '{{"line": {}, "point": {{' + pairs + "}}, "
+        if outputs is None:
+            self.template = head + '"value": {}, "gradient": {{' + pairs + "}}}}"
+            self.error_template = head + '"value": null, "gradient": null, "error": {}}}'
+        else:
+            # Labels are expressions: their braces must not reach str.format.
+            labels = [json.dumps(label).replace("{", "{{").replace("}", "}}") for label in outputs]
+            values = ", ".join(f"{label}: {{}}" for label in labels)
+            rows = ", ".join(f"{label}: {{{{" + pairs + "}}" for label in labels)
+            self.template = head + '"values": {{' + values + '}}, "jacobian": {{' + rows + "}}}}"
+            self.error_template = head + '"values": null, "jacobian": null, "error": {}}}'
 
     def write(self, lines: np.ndarray, points: list[np.ndarray], numbers: list[np.ndarray], errors: dict[int, dict],
               keep) -> None:
         rows = np.arange(len(lines)) if keep is None else keep
         if not len(rows):
             return
+        if self.outputs is not None:  # the template lists every value first, then every gradient
+            step = len(self.keys) + 1
+            numbers = numbers[::step] + [column for k in range(0, len(numbers), step) for column in numbers[k + 1 : k + step]]
         width = len(points) + len(numbers)
         fields = number_text([column[rows] for column in points + numbers], strict_json=True).replace("\n", ",").split(",")
         columns = [fields[i::width] for i in range(width)]

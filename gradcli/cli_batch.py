@@ -30,7 +30,8 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
     from .point import bind
 
     graph = parse(source)
-    graph.single_output("--points")  # one value column and one gradient per row
+    outputs = graph.outputs or [graph.output]
+    labels = graph.output_labels if len(outputs) > 1 else None  # several: each output's columns in turn
     fixed_point, unused = bind(graph, fixed, partial=True)
     for message in unused:
         click.echo(f"warning: {message}", err=True)
@@ -50,25 +51,31 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
         _warn_ignored(reader.ignored, name)  # CSV: known from the header
         fmt = output_format or input_format
         if fmt == "csv":
-            writer = CsvWriter(sys.stdout, inputs, with_errors=on_error == "null")
+            writer = CsvWriter(sys.stdout, inputs, with_errors=on_error == "null", outputs=labels)
         else:
-            writer = JsonlWriter(sys.stdout, inputs)
+            writer = JsonlWriter(sys.stdout, inputs, outputs=labels)
         failed = rows_done = non_finite = 0
         with _Progress(show_progress, _size(stream)) as progress:
             for chunk in reader.chunks():
                 _refuse_fixed_columns(reader.ignored, fixed_point, name)  # JSON Lines: keys known as read
-                result = evaluate_batch(graph, {**chunk.columns, **fixed_point}, rows=len(chunk))
+                columns = {**chunk.columns, **fixed_point}
+                # One batch per output (the engine differentiates one output at a time).
+                results = [evaluate_batch(graph, columns, rows=len(chunk), output=output) for output in outputs]
                 points = [chunk.columns[n] if n in chunk.columns else np.full(len(chunk), fixed_point[n]) for n in inputs]
-                numbers = [result.values] + list(result.gradient.values())
+                numbers = [column for result in results for column in [result.values, *result.gradient.values()]]
+                row_errors = {}  # the same rows fail for every output (one forward pass): the first output's error
+                for result in results:
+                    for row, error in result.errors.items():
+                        row_errors.setdefault(row, error)
                 reasons = dict(chunk.problems)  # a row that cannot be read: its own message wins
-                for row, error in result.errors.items():
+                for row, error in row_errors.items():
                     reasons.setdefault(row, error.message)
                 keep = None
                 if reasons:
                     bad_rows = sorted(reasons)
                     if on_error == "stop":
                         writer.write(chunk.lines, points, numbers, {}, np.arange(bad_rows[0]))
-                        raise _row_error(name, chunk, bad_rows[0], reasons, result.errors)
+                        raise _row_error(name, chunk, bad_rows[0], reasons, row_errors)
                     for row in bad_rows:
                         if failed < SHOWN_ROW_ERRORS:
                             click.echo(f"error: {name} line {chunk.lines[row]}: {reasons[row]}", err=True)
@@ -76,11 +83,13 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
                     if on_error == "skip":
                         keep = np.setdiff1d(np.arange(len(chunk)), bad_rows)
                 messages = {
-                    row: _error_entry(reasons[row], None if row in chunk.problems else result.errors.get(row), fmt)
+                    row: _error_entry(reasons[row], None if row in chunk.problems else row_errors.get(row), fmt)
                     for row in reasons
                 }
                 writer.write(chunk.lines, points, numbers, messages, keep)
-                first_non_finite = _count_non_finite(result.gradient, reasons)
+                first_non_finite = _count_non_finite(
+                    [column for result in results for column in result.gradient.values()], reasons
+                )
                 if first_non_finite is not None:
                     non_finite += first_non_finite[0]
                     if non_finite == first_non_finite[0]:
@@ -117,12 +126,12 @@ def _warn_ignored(columns: list[str], name: str) -> None:
         click.echo(f"warning: {column} in {name} is not an input of the program; it is not in the output", err=True)
 
 
-def _count_non_finite(gradient: dict, bad_rows: dict) -> tuple[int, int] | None:
-    """How many good rows have a non-finite partial, and the first of them (None: none)."""
+def _count_non_finite(gradient: list, bad_rows: dict) -> tuple[int, int] | None:
+    """How many good rows have a non-finite partial (in any of the `gradient` columns), and the first of them."""
     import numpy as np
 
-    finite = np.ones(len(next(iter(gradient.values()))) if gradient else 0, dtype=bool)
-    for column in gradient.values():
+    finite = np.ones(len(gradient[0]) if gradient else 0, dtype=bool)
+    for column in gradient:
         finite &= np.isfinite(column)
     rows = [row for row in np.flatnonzero(~finite).tolist() if row not in bad_rows]
     return (len(rows), rows[0]) if rows else None

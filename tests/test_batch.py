@@ -876,18 +876,18 @@ def test_compiled_and_interpreted_plans_agree_bit_for_bit(program, columns):
     """The compiled function takes the interpreter's steps: the same numbers, bit for bit, and the same errors."""
     compiled_graph = gradcli.parse(program)
     compiled = evaluate_batch(compiled_graph, columns)
-    assert batch._plans[compiled_graph].run is not None
+    assert batch._plans[compiled_graph][compiled_graph.output].run is not None
     with interpreted():
         interpreted_graph = gradcli.parse(program)
         stepwise = evaluate_batch(interpreted_graph, columns)
-    assert batch._plans[interpreted_graph].run is None
+    assert batch._plans[interpreted_graph][interpreted_graph.output].run is None
     assert_same_results(compiled, stepwise, program)
 
 
 def test_plain_number_partials_are_found_once_per_graph():
     graph = gradcli.parse("t = x; (t + y) - (-x) * y")
     evaluate_batch(graph, {"x": np.ones(3), "y": np.ones(3)})
-    fixed = {graph.nodes[step.node].op.name: step.fixed for step in batch._plans[graph].backward}
+    fixed = {graph.nodes[step.node].op.name: step.fixed for step in batch._plans[graph][graph.output].backward}
     assert fixed["add"] == (1.0, 1.0)
     assert fixed["sub"] == (1.0, -1.0)
     assert fixed["neg"] == (-1.0,)

@@ -244,12 +244,57 @@ def test_products_do_not_go_with_points(run, tmp_path, flag):
     assert "does not go with --points" in err
 
 
-def test_points_need_one_output(run, tmp_path):
+def polar_rows(r_t):
+    """(x, dx/dr, dx/dt, y, dy/dr, dy/dt) of x = r cos t, y = r sin t: the closed form."""
+    r, t = r_t
+    return [r * math.cos(t), math.cos(t), -r * math.sin(t), r * math.sin(t), math.sin(t), r * math.cos(t)]
+
+
+POLAR = "x = r * cos(t); y = r * sin(t); out x, y"
+POLAR_POINTS = [(2.0, 0.5), (1.0, -1.25), (-3.0, 3.0)]
+
+
+def test_points_with_several_outputs_as_csv(run, tmp_path):
     points = tmp_path / "p.csv"
-    points.write_text("x,y\n1,2\n")
-    code, out, err = run("eval", TWO_OUTPUTS, "--points", points)
-    assert code == 2 and out == ""
-    assert "--points works on a program with one output, and this one has 2: u, v" in err
+    points.write_text("r,t\n" + "".join(f"{r!r},{t!r}\n" for r, t in POLAR_POINTS))
+    code, out, err = run("eval", POLAR, "--points", points)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "r,t,x,dx/dr,dx/dt,y,dy/dr,dy/dt"
+    for line, point in zip(lines[1:], POLAR_POINTS):
+        numbers = [float(field) for field in line.split(",")]
+        assert numbers[:2] == list(point)
+        assert numbers[2:] == pytest.approx(polar_rows(point), rel=1e-15, abs=1e-15)
+
+
+def test_points_with_several_outputs_as_json_lines(run, tmp_path):
+    points = tmp_path / "p.jsonl"
+    points.write_text("".join(json.dumps({"r": r, "t": t}) + "\n" for r, t in POLAR_POINTS))
+    code, out, err = run("eval", POLAR, "--points", points)
+    assert code == 0, err
+    records = [strict_json(line) for line in out.splitlines()]
+    for record, point in zip(records, POLAR_POINTS):
+        x, dxdr, dxdt, y, dydr, dydt = polar_rows(point)
+        assert set(record) == {"line", "point", "values", "jacobian"}
+        assert record["values"] == {"x": pytest.approx(x, rel=1e-15), "y": pytest.approx(y, rel=1e-15)}
+        assert record["jacobian"]["x"] == {"r": pytest.approx(dxdr, rel=1e-15), "t": pytest.approx(dxdt, rel=1e-15)}
+        assert record["jacobian"]["y"] == {"r": pytest.approx(dydr, rel=1e-15), "t": pytest.approx(dydt, rel=1e-15)}
+
+
+def test_points_with_outputs_written_as_expressions(run, tmp_path):
+    # Labels with commas are quoted in the CSV header; a bad row is a row of every output.
+    points = tmp_path / "p.csv"
+    points.write_text("r,t\n2,0.5\n1,0\n")
+    code, out, err = run("eval", "out max(r, t), r/t", "--points", points, "--on-error", "null")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == 'r,t,"max(r, t)","d(max(r, t))/dr","d(max(r, t))/dt",r/t,d(r/t)/dr,d(r/t)/dt,error'
+    assert lines[1] == "2.0,0.5,2.0,1.0,0.0,4.0,2.0,-8.0,"
+    assert lines[2].startswith("1.0,0.0,,,,,,,") and "divisor other than 0" in lines[2]
+    assert "1 of 2 points could not be evaluated" in err
+    code, out, _ = run("eval", "out max(r, t), r/t", "--points", points, "--on-error", "null", "--format", "jsonl")
+    second = strict_json(out.splitlines()[1])
+    assert second["values"] is None and second["jacobian"] is None and second["error"]["type"] == "domain"
 
 
 def test_json_errors_are_strict_objects(run):
