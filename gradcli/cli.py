@@ -239,7 +239,9 @@ def eval_command(args, program_file, mode, wrt, hessian, direction, cotangent, m
     """Evaluate PROGRAM at a point: its value, gradient and every node.
 
     PROGRAM is an expression or statements separated by ';' or new lines;
-    '-' reads it from stdin. Give each input as NAME=VALUE. With --points,
+    '-' reads it from stdin; a last statement `out u, v` names several
+    outputs, and the gradient becomes a Jacobian. Give each input as
+    NAME=VALUE. With --points,
     evaluate at every point of a file instead: one output row per point,
     with the value and every partial; NAME=VALUE then fixes an input for all points.
     """
