@@ -18,6 +18,7 @@ trusted (a kink).
 
 from __future__ import annotations
 
+import sys
 from math import isfinite
 from typing import Mapping, Sequence
 
@@ -151,5 +152,7 @@ def _symmetrised(columns: list[list[float]]) -> tuple[list[list[float]], float]:
                     asymmetry = float("inf")  # one infinite, the other not (or opposite infinities)
                 continue
             matrix[i][j] = (upper + lower) / 2.0
-            asymmetry = max(asymmetry, abs(upper - lower) / max(abs(upper), abs(lower)))
+            # Relative to the smallest normal double at least: subnormal entries carry
+            # few digits, so their rounding is not a difference between the triangles.
+            asymmetry = max(asymmetry, abs(upper - lower) / max(abs(upper), abs(lower), sys.float_info.min))
     return matrix, asymmetry

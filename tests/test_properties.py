@@ -245,13 +245,20 @@ def _assume_smooth_here(evaluation) -> None:
 
 
 def _absolute_tangents(evaluation, wrt: str) -> list[float]:
-    """The tangent sweep over |partials|: a bound on each tangent's terms, for tolerances."""
+    """The tangent sweep over |partials|: a bound on each tangent's terms, for tolerances.
+
+    Arguments whose tangent is 0 are skipped, as the tangent sweep skips them: the
+    partial towards a constant can be NaN (d/dp of x^2 at x < 0), and a NaN scale
+    would make every tolerance built on it vanish.
+    """
     graph = evaluation.graph
     tangents = [0.0] * len(graph.nodes)
     tangents[graph.inputs[wrt]] = 1.0
     for node in graph.nodes:
         if node.args:
-            tangents[node.id] = sum(abs(p) * tangents[a] for a, p in zip(node.args, evaluation.partials[node.id]))
+            tangents[node.id] = sum(
+                abs(p) * tangents[a] for a, p in zip(node.args, evaluation.partials[node.id]) if tangents[a] != 0.0
+            )
     return tangents
 
 
