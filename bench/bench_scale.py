@@ -501,6 +501,62 @@ def profile(spec: str, top: int) -> None:
     print(out.getvalue())
 
 
+def floors(spec: str, repeats: int) -> None:
+    """What evaluate(graph) cannot go below in CPython here: the bare loops, best of `repeats`.
+
+    - a loop calling each computed node's forward and partial rule once on
+      gathered arguments, and nothing else (no error handling, no finiteness check);
+    - the reverse sweep (one pass of multiply-adds, as gradcli runs it);
+    - an empty `for` loop of as many iterations as nodes (the interpreter's speed).
+    """
+    from gradcli.graph import reverse_sweep, values_and_partials
+
+    shape, size = spec.split(":")
+    source, point = GENERATORS[shape](int(size))
+    graph = gradcli.parse(source)
+    nodes = graph.nodes
+
+    def bare_forward_and_partials():
+        values = [node.constant for node in nodes]
+        partials = [()] * len(nodes)
+        for name, node_id in graph.inputs.items():
+            values[node_id] = point[name]
+        for node in nodes:
+            op = node.op
+            if op.forward is not None:
+                a = node.args
+                args = (values[a[0]], values[a[1]]) if len(a) == 2 else tuple([values[i] for i in a])
+                value = values[node.id] = op.forward(*args)
+                partials[node.id] = op.partials(args, value)
+
+    def empty_loop():
+        for _ in range(len(nodes)):
+            pass
+
+    _, partials = values_and_partials(graph, point)
+    timed = {
+        "bare forward + partials loop": bare_forward_and_partials,
+        "reverse sweep": lambda: reverse_sweep(graph, partials),
+        f"empty loop of {len(nodes):,} iterations": empty_loop,
+        "gradcli values_and_partials": lambda: values_and_partials(graph, point),
+        "gradcli evaluate(graph)": lambda: gradcli.evaluate(graph, point),
+    }
+    best = dict.fromkeys(timed, float("inf"))
+    gc.disable()
+    for _ in range(repeats):  # interleaved: every loop sees the same load
+        for name, function in timed.items():
+            started = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - started)
+    gc.enable()
+    print(f"floors for the {shape} program of {len(nodes):,} nodes ({len(graph.inputs):,} inputs), "
+          f"best of {repeats}, ms:")
+    for name, seconds in best.items():
+        print(f"  {name:<40} {_ms(seconds):>8}")
+    floor = best["bare forward + partials loop"] + best["reverse sweep"]
+    print(f"  forward, partials and one reverse sweep, bare: {_ms(floor)} ms")
+
+
 # -- output ----------------------------------------------------------------------------------
 
 
@@ -572,6 +628,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end processes")
     parser.add_argument("--profile", metavar="SHAPE:SIZE", help="only print a cProfile of one evaluate() call")
     parser.add_argument("--top", type=int, default=25, help="lines of profile output (default 25)")
+    parser.add_argument("--floors", metavar="SHAPE:SIZE",
+                        help="only time the bare loops evaluate() cannot go below (with --repeats)")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "PROGRAM"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -580,6 +638,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.profile:
         profile(args.profile, args.top)
+        return 0
+    if args.floors:
+        floors(args.floors, args.repeats)
         return 0
 
     sys.stdout.reconfigure(line_buffering=True)  # progress shows in a log file too
