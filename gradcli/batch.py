@@ -38,7 +38,7 @@ from typing import Callable, Mapping, NamedTuple
 import numpy as np
 
 from .errors import BindingError, GradcliError
-from .graph import Graph, depends_on, forward_values, local_partials, reverse_sweep
+from .graph import Graph, depends_on, forward_values, reverse_sweep, values_and_partials
 from .ops import array_math
 
 # Rows per chunk: arrays of 32768 doubles (256 KiB each) stay in cache, and
@@ -244,7 +244,7 @@ def _without_inputs(graph: Graph, varies: list[bool]) -> Graph:
     stripped.nodes = [
         Node(node.id, const, (), node.span, node.name, 0.0) if varies[node.id] else node for node in graph.nodes
     ]
-    stripped.output = graph.output
+    stripped.output, stripped.outputs, stripped.output_labels = graph.output, graph.outputs, graph.output_labels
     return stripped
 
 
@@ -452,8 +452,8 @@ def _scalar_row(graph: Graph, output: int, arrays, row: int, values, gradient, e
                 f"the value of {bad} is {point[bad]!r}; gradcli needs finite numbers",
                 hint=f"give {bad} a finite value",
             )
-        node_values = forward_values(graph, point)
-        adjoints = reverse_sweep(graph, local_partials(graph, node_values), output)
+        node_values, partials = values_and_partials(graph, point)
+        adjoints = reverse_sweep(graph, partials, output)
     except GradcliError as error:
         errors[row] = error
         values[row] = math.nan

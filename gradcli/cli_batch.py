@@ -30,7 +30,7 @@ def run_points(source: str, fixed: dict[str, float], points_path: str, output_fo
     from .point import bind
 
     graph = parse(source)
-    outputs = graph.outputs or [graph.output]
+    outputs = graph.outputs
     labels = graph.output_labels if len(outputs) > 1 else None  # several: each output's columns in turn
     fixed_point, unused = bind(graph, fixed, partial=True)
     for message in unused:

@@ -13,7 +13,6 @@ from typing import Mapping, NamedTuple
 
 from .errors import BindingError, closest
 from .graph import (
-    OUTPUT_LABEL_LIMIT,
     Graph,
     bulk_allocation,
     depends_on_inputs,
@@ -121,11 +120,11 @@ class Evaluation:
 
     @property
     def outputs(self) -> list[int]:
-        return self.graph.outputs or [self.graph.output]
+        return self.graph.outputs
 
     @property
     def output_labels(self) -> list[str]:
-        return self.graph.output_labels or [self.graph.label(self.graph.nodes[self.graph.output], OUTPUT_LABEL_LIMIT)]
+        return self.graph.output_labels
 
     @property
     def output_values(self) -> list[float]:
@@ -160,8 +159,7 @@ def evaluate(
     point, unused = bind(graph, values or {})
     if wrt is not None and wrt not in graph.inputs:
         raise unknown_name_error(f"--wrt {wrt}", wrt, graph.inputs, "input")
-    outputs = graph.outputs or [graph.output]
-    labels = graph.output_labels or [graph.label(graph.nodes[graph.output], OUTPUT_LABEL_LIMIT)]
+    outputs, labels = graph.outputs, graph.output_labels
     if isinstance(cotangent, (int, float)):
         if len(outputs) > 1:
             raise BindingError(

@@ -74,19 +74,17 @@ class bulk_allocation:
             gc.enable()
 
 
-# The one output of a program without `out` is called by its name, or its text
-# shortened to this (a generated program's last expression can be megabytes).
-OUTPUT_LABEL_LIMIT = 80
-
-
 class Graph:
     def __init__(self, source: str):
         self.source = source
         self.nodes: list[Node] = []
         self.inputs: dict[str, int] = {}  # name -> node id, first appearance order
-        self.output = -1  # the first (usually the only) output
-        self.outputs: list[int] = []  # every output's node, in the order of `out`
-        self.output_labels: list[str] = []  # how each output is called: its text in `out`
+        # Set by whoever builds the graph (the parser): every output's node in the
+        # order of `out` (or the last statement's alone), how each is called (its
+        # text in `out`), and the first, which commands with one output use.
+        self.outputs: list[int] = []
+        self.output_labels: list[str] = []
+        self.output = -1
 
     def single_output(self, what: str) -> int:
         """The output of a program that must have one (`what` says who needs it)."""
@@ -283,7 +281,7 @@ def feeds_output(graph: Graph, outputs: Sequence[int] | None = None) -> list[boo
     """Which nodes an output depends on (the outputs included): any of `outputs`,
     by default any of the program's."""
     feeds = [False] * len(graph.nodes)
-    for output in (graph.outputs or [graph.output]) if outputs is None else outputs:
+    for output in graph.outputs if outputs is None else outputs:
         feeds[output] = True
     # Backwards over the nodes that feed the output: `reversed(feeds)` reads each
     # flag when its node comes up, after every later node has set it.

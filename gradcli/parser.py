@@ -16,7 +16,7 @@ from functools import partialmethod
 from operator import itemgetter
 
 from .errors import ArityError, InputError, ProgramSyntaxError, ProgramTooLargeError, UnknownNameError, closest
-from .graph import OUTPUT_LABEL_LIMIT, Graph, Node, bulk_allocation
+from .graph import Graph, Node, bulk_allocation
 from .ops import CONSTANTS, FUNCTIONS, OPS, Op
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,6 +75,10 @@ def _too_large(message: str, size: int, limit: int, variable: str, details: dict
         **location,
     )
 
+
+# The one output of a program without `out` is called by its name, or its text
+# shortened to this (a generated program's last expression can be megabytes).
+OUTPUT_LABEL_LIMIT = 80
 
 _AUGMENTED_OPS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 _ADD, _SUB, _MUL, _DIV, _POW = (OPS[name] for name in ("add", "sub", "mul", "div", "pow"))

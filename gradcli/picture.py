@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .evaluation import Evaluation, unknown_name_error
-from .graph import OUTPUT_LABEL_LIMIT, Graph, feeds_outputs, reverse_sweep
+from .graph import Graph, feeds_outputs, reverse_sweep
 
 TEXT_LIMIT = 40
 
@@ -79,7 +79,7 @@ def output_index(graph: Graph, label: str | None) -> int | None:
     """
     if label is None:
         return None
-    labels = graph.output_labels or [graph.label(graph.nodes[graph.output], OUTPUT_LABEL_LIMIT)]
+    labels = graph.output_labels
     if label in labels:
         return labels.index(label)
     raise unknown_name_error(f"--of {label}", label, dict.fromkeys(labels, 0), "output")
