@@ -46,12 +46,14 @@ class Hessian:
 
 
 def second_order_sweep(
-    evaluation: Evaluation, adjoints: Sequence[float], seeds: Mapping[int, float], output: int
+    evaluation: Evaluation, adjoints: Sequence[float], tangents: Sequence[float], output: int
 ) -> list[float]:
-    """d(adjoint)/dv of every node: the adjoints of `output` differentiated along the direction `seeds`."""
-    graph, values, partials = evaluation.graph, evaluation.values, evaluation.partials
-    nodes = graph.nodes
-    tangents = tangent_sweep(graph, partials, seeds)
+    """d(adjoint)/dv of every node: the adjoints of `output` differentiated along a direction v.
+
+    `tangents` is every node's derivative along v (tangent_sweep), the same for every output.
+    """
+    values, partials = evaluation.values, evaluation.partials
+    nodes = evaluation.graph.nodes
     dot_adjoints = [0.0] * len(nodes)
     for node in reversed(nodes[: output + 1]):
         args = node.args
@@ -93,9 +95,10 @@ def hessian_vector_products(evaluation: Evaluation, direction: Mapping[str, floa
         if name not in graph.inputs:
             raise unknown_name_error(f"direction {name}", name, graph.inputs, "input")
     seeds = {graph.inputs[name]: weight for name, weight in direction.items() if weight != 0.0}
+    tangents = tangent_sweep(graph, evaluation.partials, seeds)
     products = []
     for index, output in enumerate(evaluation.outputs):
-        dots = second_order_sweep(evaluation, adjoints_of_output(evaluation, index), seeds, output)
+        dots = second_order_sweep(evaluation, adjoints_of_output(evaluation, index), tangents, output)
         products.append({name: dots[node_id] for name, node_id in graph.inputs.items()})
     return products
 
@@ -108,14 +111,17 @@ def hessians(evaluation: Evaluation) -> list[Hessian]:
         graph, len(input_nodes) * len(evaluation.outputs), "the Hessian", "use --hessian --direction V for the "
         "Hessian-vector product H v, one sweep per output", HESSIAN_SWEEP_COST,
     )
+    outputs = evaluation.outputs
+    adjoints = [adjoints_of_output(evaluation, index) for index in range(len(outputs))]
+    columns: list[list[list[float]]] = [[] for _ in outputs]  # per output, H's columns
+    for input_node in input_nodes:
+        tangents = tangent_sweep(graph, evaluation.partials, {input_node: 1.0})  # shared by every output
+        for index, output in enumerate(outputs):
+            dots = second_order_sweep(evaluation, adjoints[index], tangents, output)
+            columns[index].append([dots[node_id] for node_id in input_nodes])
     results = []
-    for index, (output, label) in enumerate(zip(evaluation.outputs, evaluation.output_labels)):
-        adjoints = adjoints_of_output(evaluation, index)
-        columns = []
-        for input_node in input_nodes:
-            dots = second_order_sweep(evaluation, adjoints, {input_node: 1.0}, output)
-            columns.append([dots[node_id] for node_id in input_nodes])
-        matrix, asymmetry = _symmetrised(columns)
+    for label, output_columns in zip(evaluation.output_labels, columns):
+        matrix, asymmetry = _symmetrised(output_columns)
         results.append(Hessian(label, matrix, asymmetry, len(input_nodes)))
     return results
 
