@@ -108,34 +108,32 @@ def summary(evaluation: Evaluation, hessians=None, hessian_products=None) -> Gro
     elif evaluation.jacobian is not None:
         parts += [Text(""), _jacobian_table(evaluation)]
     if evaluation.jvp is not None:
-        table = Table()
-        table.add_column("output")
-        table.add_column("d(output) along v", justify="right")
-        for label, value in zip(labels, evaluation.jvp):
-            table.add_row(Text(label), format_number(value))
+        table = _two_columns("output", "d(output) along v", zip(labels, evaluation.jvp))
         parts += [Text(""), _titled(f"directional derivative J v, v = ({_point_text(evaluation.direction)})", table)]
     if evaluation.vjp is not None:
-        table = Table()
-        table.add_column("input")
-        table.add_column("d(u . outputs)/d(input)", justify="right")
-        for name, value in evaluation.vjp.items():
-            table.add_row(Text(name), format_number(value))
+        table = _two_columns("input", "d(u . outputs)/d(input)", evaluation.vjp.items())
         parts += [Text(""), _titled(f"vector-Jacobian product u^T J, u = ({_point_text(evaluation.cotangent)})", table)]
     parts.append(Text(sweeps_text(evaluation), style="dim"))
     for hessian in hessians or []:
         parts += [Text(""), _hessian_table(evaluation, hessian, several)]
     for label, product in zip(labels, hessian_products or []):
-        table = Table()
-        table.add_column("input")
-        table.add_column("d/dv of d(output)/d(input)", justify="right")
-        for name, value in product.items():
-            table.add_row(Text(name), format_number(value))
+        table = _two_columns("input", "d/dv of d(output)/d(input)", product.items())
         title = f"Hessian-vector product H v{f' of {label}' if several else ''}, v = ({_point_text(evaluation.direction)})"
         parts += [Text(""), _titled(title, table)]
     if hessian_products:
         parts.append(Text(f"forward over reverse: {_plural(len(hessian_products), 'sweep')}, one per output; "
                           "H not formed", style="dim"))
     return Group(*parts)
+
+
+def _two_columns(name_header: str, number_header: str, rows) -> Table:
+    """A table of (name, number) rows."""
+    table = Table()
+    table.add_column(name_header)
+    table.add_column(number_header, justify="right")
+    for name, value in rows:
+        table.add_row(Text(name), format_number(value))
+    return table
 
 
 def _titled(title: str, table: Table, caption: str | None = None) -> Group:
