@@ -269,11 +269,9 @@ def eval_command(args, program_file, mode, wrt, hessian, direction, cotangent, m
             hessian_products = hessian.hessian_vector_products(result, result.direction)
         else:
             hessians = hessian.hessians(result)
-        from .evaluation import GradWarning
-
-        second = _hessian_warnings(result, hessians, hessian_products)
-        result.warnings += [GradWarning("second-derivative", message) for message in second]  # --json lists them
-        report_warnings(second)
+        second = hessian.warnings(result, hessians, hessian_products)
+        result.warnings += second  # --json lists them
+        report_warnings([w.message for w in second])
     if json_output:
         from .render.json import dumps, evaluation_to_dict
 
@@ -299,28 +297,6 @@ def _cotangent(text: str) -> dict[str, float] | float:
         raise InputError(f"cannot read --cotangent {text!r}: not a number, nor OUTPUT=NUMBER pairs",
                          hint="e.g. --cotangent 2 for a program with one output, or --cotangent u=1,v=0.5")
     return weight  # evaluate() weighs the one output with it
-
-
-def _hessian_warnings(result, hessians, products) -> list[str]:
-    """Second derivatives that are not finite, or a Hessian whose triangles disagree (a kink)."""
-    import math
-
-    from .hessian import kink_caveat
-
-    messages = [kink_caveat(result)] if kink_caveat(result) else []
-    labels = result.output_labels
-    for hessian in hessians or []:
-        of = f" of {hessian.output}" if len(labels) > 1 else ""
-        if not all(math.isfinite(v) for row in hessian.matrix for v in row):
-            messages.append(f"the Hessian{of} has entries that are not finite numbers")
-        if not hessian.symmetric:
-            messages.append(f"the Hessian{of} is not symmetric (its triangles differ by {hessian.asymmetry:.2g}, "
-                            "relative): a kink or a non-finite partial; the table shows their average")
-    for label, product in zip(labels, products or []):
-        if not all(math.isfinite(v) for v in product.values()):
-            of = f" of {label}" if len(labels) > 1 else ""
-            messages.append(f"the Hessian-vector product{of} has entries that are not finite numbers")
-    return messages
 
 
 def _eval_points(args, program_file, mode, wrt, points_path, output_format, on_error, progress, json_output) -> int:

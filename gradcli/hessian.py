@@ -23,7 +23,7 @@ from math import isfinite
 from typing import Mapping, Sequence
 
 from .dual import DUAL, Dual, tangent_of
-from .evaluation import HESSIAN_SWEEP_COST, Evaluation, check_sweep_work, unknown_name_error
+from .evaluation import HESSIAN_SWEEP_COST, Evaluation, GradWarning, check_sweep_work, unknown_name_error
 from .graph import reverse_sweep, tangent_sweep
 
 # The two triangles may differ by rounding; by more than this (relative), the
@@ -124,6 +124,30 @@ def hessians(evaluation: Evaluation) -> list[Hessian]:
         matrix, asymmetry = _symmetrised(output_columns)
         results.append(Hessian(label, matrix, asymmetry, len(input_nodes)))
     return results
+
+
+def warnings(
+    evaluation: Evaluation, hessians: list[Hessian] | None = None, products: list[dict[str, float]] | None = None
+) -> list[GradWarning]:
+    """`second-derivative` warnings: a point on a kink, entries that are not finite, a Hessian
+    whose triangles disagree (a kink or a non-finite partial)."""
+    messages = []
+    caveat = kink_caveat(evaluation)
+    if caveat:
+        messages.append(caveat)
+    labels = evaluation.output_labels
+    for hessian in hessians or []:
+        of = f" of {hessian.output}" if len(labels) > 1 else ""
+        if not all(isfinite(v) for row in hessian.matrix for v in row):
+            messages.append(f"the Hessian{of} has entries that are not finite numbers")
+        if not hessian.symmetric:
+            messages.append(f"the Hessian{of} is not symmetric (its triangles differ by {hessian.asymmetry:.2g}, "
+                            "relative): a kink or a non-finite partial; the table shows their average")
+    for label, product in zip(labels, products or []):
+        if not all(isfinite(v) for v in product.values()):
+            of = f" of {label}" if len(labels) > 1 else ""
+            messages.append(f"the Hessian-vector product{of} has entries that are not finite numbers")
+    return [GradWarning("second-derivative", message) for message in messages]
 
 
 def kink_caveat(evaluation: Evaluation) -> str | None:
