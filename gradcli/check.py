@@ -582,12 +582,10 @@ def _claim_hint(evaluation: Evaluation, several: bool, order: int) -> str:
 
 def _first_order(evaluation: Evaluation, several: bool) -> list:
     """(entry, f, rounding allowed in the tested value) for every Jacobian entry."""
-    from .hessian import adjoints_of_output
-
     graph, point = evaluation.graph, evaluation.point
     entries = []
     for index, (output, label) in enumerate(zip(evaluation.outputs, evaluation.output_labels)):
-        noise = rounding_in_output(evaluation, adjoints_of_output(evaluation, index))
+        noise = rounding_in_output(evaluation, evaluation.adjoints_of(index))
         for column, (name, input_id) in enumerate(graph.inputs.items()):
             entry, f = _jacobian_entry(
                 graph, point, name, evaluation.jacobian[index][column], noise, output,

@@ -130,6 +130,12 @@ class Evaluation:
     def output_values(self) -> list[float]:
         return [self.values[node_id] for node_id in self.outputs]
 
+    def adjoints_of(self, index: int) -> list[float]:
+        """The adjoints of output `index`: kept by a reverse-mode evaluation, else one sweep now."""
+        if self.output_adjoints is not None:
+            return self.output_adjoints[index]
+        return reverse_sweep(self.graph, self.partials, self.outputs[index])
+
 
 def evaluate(
     program: str | Graph,

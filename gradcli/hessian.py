@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 
 from .dual import DUAL, Dual, tangent_of
 from .evaluation import HESSIAN_SWEEP_COST, Evaluation, GradWarning, check_sweep_work, unknown_name_error
-from .graph import reverse_sweep, tangent_sweep
+from .graph import tangent_sweep
 
 # The two triangles may differ by rounding; by more than this (relative), the
 # Hessian is reported as not symmetric (a kink, or a non-finite partial).
@@ -79,13 +79,6 @@ def second_order_sweep(
     return dot_adjoints
 
 
-def adjoints_of_output(evaluation: Evaluation, index: int) -> list[float]:
-    """The adjoints of output `index`: kept by a reverse-mode evaluation, else one sweep now."""
-    if evaluation.output_adjoints is not None:
-        return evaluation.output_adjoints[index]
-    return reverse_sweep(evaluation.graph, evaluation.partials, evaluation.outputs[index])
-
-
 def hessian_vector_products(evaluation: Evaluation, direction: Mapping[str, float]) -> list[dict[str, float]]:
     """H v for every output (one sweep each): input -> d/dv of d(output)/d(input)."""
     graph = evaluation.graph
@@ -98,7 +91,7 @@ def hessian_vector_products(evaluation: Evaluation, direction: Mapping[str, floa
     tangents = tangent_sweep(graph, evaluation.partials, seeds)
     products = []
     for index, output in enumerate(evaluation.outputs):
-        dots = second_order_sweep(evaluation, adjoints_of_output(evaluation, index), tangents, output)
+        dots = second_order_sweep(evaluation, evaluation.adjoints_of(index), tangents, output)
         products.append({name: dots[node_id] for name, node_id in graph.inputs.items()})
     return products
 
@@ -112,7 +105,7 @@ def hessians(evaluation: Evaluation) -> list[Hessian]:
         "Hessian-vector product H v, one sweep per output", HESSIAN_SWEEP_COST,
     )
     outputs = evaluation.outputs
-    adjoints = [adjoints_of_output(evaluation, index) for index in range(len(outputs))]
+    adjoints = [evaluation.adjoints_of(index) for index in range(len(outputs))]
     columns: list[list[list[float]]] = [[] for _ in outputs]  # per output, H's columns
     for input_node in input_nodes:
         tangents = tangent_sweep(graph, evaluation.partials, {input_node: 1.0})  # shared by every output

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .evaluation import Evaluation, unknown_name_error
-from .graph import Graph, feeds_outputs, reverse_sweep
+from .graph import Graph, feeds_outputs
 
 TEXT_LIMIT = 40
 
@@ -85,14 +85,6 @@ def output_index(graph: Graph, label: str | None) -> int | None:
     raise unknown_name_error(f"--of {label}", label, dict.fromkeys(labels, 0), "output")
 
 
-def output_adjoints(evaluation: Evaluation) -> list[list[float]]:
-    """Every output's adjoints: the evaluation's reverse sweeps, or new ones when it kept none."""
-    if evaluation.output_adjoints is not None:
-        return evaluation.output_adjoints
-    graph = evaluation.graph
-    return [reverse_sweep(graph, evaluation.partials, output) for output in evaluation.outputs]
-
-
 def picture(
     evaluation: Evaluation, text_limit: int = TEXT_LIMIT, output: str | None = None
 ) -> Picture:
@@ -106,7 +98,7 @@ def picture(
     masks = feeds_outputs(graph, outputs)
     # The nodes "in" the picture: those the selected output uses, else those any output uses.
     shown_mask = (1 << selected) if selected is not None else (1 << len(outputs)) - 1
-    per_output = output_adjoints(evaluation)
+    per_output = [evaluation.adjoints_of(index) for index in range(len(evaluation.outputs))]
     chosen = per_output[selected or 0]
     is_output = set(outputs)
     # Only the --wrt input's tangents are shown: forward mode keeps every input's.
